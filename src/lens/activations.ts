@@ -1,0 +1,32 @@
+/** Activation functions keyed by the Hugging Face `activation_function` / `hidden_act` strings. */
+import * as tf from "@tensorflow/tfjs";
+import type { ActFn } from "./config";
+
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+
+/** GPT-2's tanh approximation: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). */
+export function geluNew(x: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const inner = x.add(x.pow(3).mul(0.044715)).mul(SQRT_2_OVER_PI);
+    return x.mul(inner.tanh().add(1)).mul(0.5);
+  });
+}
+
+/** Exact GELU (Pythia's "gelu"): 0.5·x·(1 + erf(x/√2)). */
+export function geluErf(x: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => x.mul(x.mul(Math.SQRT1_2).erf().add(1)).mul(0.5));
+}
+
+/** `gelu_fast`: 0.5·x·(1 + tanh(x·0.7978845608·(1 + 0.044715·x²))). */
+export function geluFast(x: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => x.mul(x.mul(SQRT_2_OVER_PI).mul(x.square().mul(0.044715).add(1)).tanh().add(1)).mul(0.5));
+}
+
+export const ACTIVATIONS: Readonly<Record<ActFn, (x: tf.Tensor) => tf.Tensor>> = {
+  gelu_new: geluNew,
+  gelu_pytorch_tanh: geluNew,
+  gelu: geluErf,
+  gelu_fast: geluFast,
+  relu: (x) => tf.relu(x),
+  silu: (x) => tf.tidy(() => x.mul(tf.sigmoid(x))),
+};

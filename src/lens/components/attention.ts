@@ -1,0 +1,64 @@
+/**
+ * Causal multi-head self-attention with TransformerLens's hook points:
+ * `attn.hook_q/k/v` [batch, pos, head, dHead], `attn.hook_rot_q/rot_k` (rotary models), `attn.hook_attn_scores` and
+ * `attn.hook_pattern` [batch, head, query, key], `attn.hook_z` [batch, pos, head, dHead] and, when `useAttnResult` is on,
+ * `attn.hook_result` [batch, pos, head, dModel].
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { TransformerConfig } from "../config";
+import type { HookRegistry } from "../hookPoint";
+import { applyRotary } from "./rotary";
+import type { ModelWeights } from "./weights";
+
+/** `[dModel, 3·nHeads·dHead]` fused Q|K|V projection and its `[3·nHeads·dHead]` bias, built once from W_Q/W_K/W_V. */
+function fusedQkv(w: ModelWeights, cfg: TransformerConfig, p: string): { W: tf.Tensor; b: tf.Tensor } {
+  const width = cfg.nHeads * cfg.dHead;
+  const W = w.derived(`${p}.W_QKV`, () =>
+    tf.concat(["W_Q", "W_K", "W_V"].map((k) => w.get(`${p}.${k}`).transpose([1, 0, 2]).reshape([cfg.dModel, width])), 1),
+  );
+  const b = w.derived(`${p}.b_QKV`, () => tf.concat(["b_Q", "b_K", "b_V"].map((k) => w.get(`${p}.${k}`).reshape([width])), 0));
+  return { W, b };
+}
+
+/** Additive causal mask `[pos, pos]`: 0 on and below the diagonal, −∞ above. */
+function causalMask(w: ModelWeights, cfg: TransformerConfig, pos: number): tf.Tensor {
+  const full = w.derived("attn.causalMask", () => {
+    const n = cfg.nCtx;
+    const m = new Float32Array(n * n);
+    for (let q = 0; q < n; q++) for (let k = q + 1; k < n; k++) m[q * n + k] = -Infinity;
+    return tf.tensor2d(m, [n, n]);
+  });
+  return full.slice([0, 0], [pos, pos]);
+}
+
+/** `x` is the LayerNorm output `[batch, pos, dModel]`; returns the attention output before `hook_attn_out`. */
+export function attention(x: tf.Tensor, w: ModelWeights, cfg: TransformerConfig, layer: number, hooks: HookRegistry): tf.Tensor {
+  const [batch, pos, dModel] = x.shape;
+  const { nHeads, dHead } = cfg;
+  const width = nHeads * dHead;
+  const p = `blocks.${layer}.attn`;
+  const qkvW = fusedQkv(w, cfg, p);
+  const qkv = x.reshape([batch * pos, dModel]).matMul(qkvW.W).add(qkvW.b);
+  const part = (i: number) => qkv.slice([0, i * width], [batch * pos, width]).reshape([batch, pos, nHeads, dHead]);
+  let q = hooks.run(`${p}.hook_q`, part(0));
+  let k = hooks.run(`${p}.hook_k`, part(1));
+  const v = hooks.run(`${p}.hook_v`, part(2));
+  if (cfg.positionalEmbeddingType === "rotary") {
+    q = hooks.run(`${p}.hook_rot_q`, applyRotary(q, cfg, w));
+    k = hooks.run(`${p}.hook_rot_k`, applyRotary(k, cfg, w));
+  }
+  const heads = (t: tf.Tensor) => t.transpose([0, 2, 1, 3]); // [batch, head, pos, dHead]
+  const raw = tf.matMul(heads(q), heads(k), false, true).div(cfg.attnScale);
+  const scores = hooks.run(`${p}.hook_attn_scores`, raw.add(causalMask(w, cfg, pos)));
+  const pattern = hooks.run(`${p}.hook_pattern`, tf.softmax(scores, -1));
+  const z = hooks.run(`${p}.hook_z`, tf.matMul(pattern, heads(v)).transpose([0, 2, 1, 3]));
+  const b_O = w.get(`${p}.b_O`);
+  if (cfg.useAttnResult) {
+    // [head, batch·pos, dHead] · W_O [head, dHead, dModel] → [batch, pos, head, dModel]
+    const perHead = tf.matMul(z.reshape([batch * pos, nHeads, dHead]).transpose([1, 0, 2]), w.get(`${p}.W_O`));
+    const result = hooks.run(`${p}.hook_result`, perHead.transpose([1, 0, 2]).reshape([batch, pos, nHeads, dModel]));
+    return result.sum(2).add(b_O);
+  }
+  const W_O = w.derived(`${p}.W_O_flat`, () => w.get(`${p}.W_O`).reshape([width, dModel]));
+  return z.reshape([batch * pos, width]).matMul(W_O).add(b_O).reshape([batch, pos, dModel]);
+}

@@ -1,0 +1,21 @@
+/** Token and position embeddings and the unembedding. */
+import * as tf from "@tensorflow/tfjs";
+import type { ModelWeights } from "./weights";
+
+/** `W_E[tokens]`: int32 `[batch, pos]` → `[batch, pos, dModel]`. */
+export function embed(tokens: tf.Tensor2D, w: ModelWeights): tf.Tensor {
+  return tf.gather(w.get("embed.W_E"), tokens);
+}
+
+/** `W_pos[0..pos)` broadcast over the batch: `[batch, pos, dModel]`. */
+export function posEmbed(batch: number, pos: number, w: ModelWeights): tf.Tensor {
+  const W_pos = w.get("pos_embed.W_pos");
+  return W_pos.slice([0, 0], [pos, W_pos.shape[1] as number]).expandDims(0).tile([batch, 1, 1]);
+}
+
+/** `x·W_U + b_U`: `[batch, pos, dModel]` → `[batch, pos, dVocabOut]` (W_U kept as [dModel, dVocab]: no transposed matmul). */
+export function unembed(x: tf.Tensor, w: ModelWeights): tf.Tensor {
+  const [batch, pos, dModel] = x.shape;
+  const W_U = w.get("unembed.W_U");
+  return x.reshape([batch * pos, dModel]).matMul(W_U).add(w.get("unembed.b_U")).reshape([batch, pos, W_U.shape[1] as number]);
+}

@@ -1,0 +1,44 @@
+/**
+ * ModelWeights: the TransformerLens-layout state dict (`blocks.3.attn.W_Q` [nHeads, dModel, dHead], …) plus
+ * compute-friendly forms derived from it once (fused QKV, flattened W_O, rotary tables).
+ */
+import * as tf from "@tensorflow/tfjs";
+
+export type StateDict = Map<string, tf.Tensor>;
+
+/** Owns the tensors of a state dict; `dispose()` frees them and every derived tensor. */
+export class ModelWeights {
+  private readonly derivedCache = new Map<string, tf.Tensor>();
+
+  /** Takes ownership of the tensors in `params`. */
+  constructor(readonly params: StateDict) {}
+
+  /** The parameter `key` (a TL state-dict name); throws naming the key when absent. */
+  get(key: string): tf.Tensor {
+    const t = this.params.get(key);
+    if (t === undefined) throw new Error(`model has no parameter "${key}"; it has: ${[...this.params.keys()].slice(0, 8).join(", ")}, …`);
+    return t;
+  }
+
+  /** The parameter `key`, or undefined (used for LayerNorm weights, which LNPre models do not have). */
+  maybe(key: string): tf.Tensor | undefined {
+    return this.params.get(key);
+  }
+
+  /** A tensor computed once from the weights and kept until `dispose` (safe to call inside `tf.tidy`). */
+  derived(key: string, make: () => tf.Tensor): tf.Tensor {
+    let t = this.derivedCache.get(key);
+    if (t === undefined) {
+      t = tf.keep(tf.tidy(make));
+      this.derivedCache.set(key, t);
+    }
+    return t;
+  }
+
+  /** Frees every parameter and derived tensor. */
+  dispose(): void {
+    for (const t of this.derivedCache.values()) t.dispose();
+    this.derivedCache.clear();
+    for (const t of this.params.values()) t.dispose();
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * The pure forward pass over (weights, cfg, hooks): every intermediate passes through `hooks.run(name, x)`.
+ * Synchronous and tensor-only, so the facade can wrap it in one `tf.tidy`.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { block } from "./components/block";
+import { embed, posEmbed, unembed } from "./components/embed";
+import { layerNorm } from "./components/layerNorm";
+import type { ModelWeights } from "./components/weights";
+import type { TransformerConfig } from "./config";
+import type { HookRegistry } from "./hookPoint";
+
+export interface ForwardSpan {
+  /** Int32 `[batch, pos]`; required unless `startAtLayer` is set. */
+  readonly tokens?: tf.Tensor2D;
+  /** The residual stream `[batch, pos, dModel]` entering block `startAtLayer`. */
+  readonly residual?: tf.Tensor;
+  /** First block to run (inclusive); default 0. */
+  readonly startAtLayer?: number;
+  /** Stop before this block (exclusive) and return the residual stream, without `ln_final`. */
+  readonly stopAtLayer?: number;
+}
+
+/** Normalises a possibly negative layer index against nLayers (Python-style), with a clear error when out of range. */
+export function layerIndex(l: number, cfg: TransformerConfig, what: string): number {
+  const n = l < 0 ? l + cfg.nLayers : l;
+  if (!Number.isInteger(n) || n < 0 || n > cfg.nLayers) {
+    throw new Error(`${what} = ${l} is out of range for a model with ${cfg.nLayers} layers (use 0..${cfg.nLayers} or a negative index)`);
+  }
+  return n;
+}
+
+/** The residual stream after the embeddings (`hook_embed` + `hook_pos_embed`): `[batch, pos, dModel]`. */
+export function embedTokens(tokens: tf.Tensor2D, w: ModelWeights, cfg: TransformerConfig, hooks: HookRegistry): tf.Tensor {
+  const [batch, pos] = tokens.shape;
+  const e = hooks.run("hook_embed", embed(tokens, w));
+  if (cfg.positionalEmbeddingType !== "standard") return e;
+  return e.add(hooks.run("hook_pos_embed", posEmbed(batch, pos, w)));
+}
+
+/** `ln_final` (firing its hooks) on `[batch, pos, dModel]`. */
+export function finalLayerNorm(resid: tf.Tensor, w: ModelWeights, cfg: TransformerConfig, hooks: HookRegistry): tf.Tensor {
+  return layerNorm(resid, w.maybe("ln_final.w"), w.maybe("ln_final.b"), cfg.eps, hooks, "ln_final");
+}
+
+/**
+ * Runs the model: logits `[batch, pos, dVocabOut]`, or the residual `[batch, pos, dModel]` before block
+ * `stopAtLayer` when that is set.
+ */
+export function runModel(w: ModelWeights, cfg: TransformerConfig, hooks: HookRegistry, span: ForwardSpan): tf.Tensor {
+  const start = span.startAtLayer === undefined ? 0 : layerIndex(span.startAtLayer, cfg, "startAtLayer");
+  const stop = span.stopAtLayer === undefined ? cfg.nLayers : layerIndex(span.stopAtLayer, cfg, "stopAtLayer");
+  let resid: tf.Tensor;
+  if (span.startAtLayer !== undefined) {
+    if (span.residual === undefined) throw new Error("startAtLayer needs the residual stream [batch, pos, dModel] as input");
+    resid = span.residual;
+  } else {
+    if (span.tokens === undefined) throw new Error("forward needs tokens (or a residual with startAtLayer)");
+    resid = embedTokens(span.tokens, w, cfg, hooks);
+  }
+  for (let l = start; l < stop; l++) resid = block(resid, w, cfg, l, hooks);
+  if (span.stopAtLayer !== undefined) return resid;
+  return unembed(finalLayerNorm(resid, w, cfg, hooks), w);
+}
+
+/**
+ * Next-token cross-entropy from logits `[batch, pos, vocab]` and tokens `[batch, pos]`: the mean over
+ * batch×(pos−1), or per token `[batch, pos − 1]` (+NLL) when `perToken`.
+ */
+export function lmCrossEntropy(logits: tf.Tensor, tokens: tf.Tensor2D, perToken: boolean): tf.Tensor {
+  return tf.tidy(() => {
+    const [batch, pos, vocab] = logits.shape;
+    if (pos < 2) throw new Error(`the loss needs at least 2 positions per sequence, got ${pos}`);
+    const n = batch * (pos - 1);
+    const logProbs = tf.logSoftmax(logits.slice([0, 0, 0], [batch, pos - 1, vocab]).reshape([n, vocab]), -1);
+    const next = tokens.slice([0, 1], [batch, pos - 1]).reshape([n]).cast("int32");
+    const flatIndex = tf.range(0, n, 1, "int32").mul(vocab).add(next);
+    const nll = tf.gather(logProbs.reshape([n * vocab]), flatIndex).neg();
+    return perToken ? nll.reshape([batch, pos - 1]) : nll.mean();
+  });
+}

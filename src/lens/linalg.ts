@@ -1,0 +1,406 @@
+/**
+ * Small dense float64 linear algebra in plain JS (tfjs has no SVD or eigen-solver). Matrices are row-major
+ * `Float64Array`s (any `ArrayLike<number>` is accepted as input) with their dimensions passed alongside.
+ * Meant for matrices up to a few hundred rows/columns (e.g. d_head × d_head cores of a FactoredMatrix).
+ */
+
+const EPS = 2.220446049250313e-16;
+
+/** Thin singular value decomposition A = U·diag(S)·Vᵀ of an m×n matrix, r = min(m, n). */
+export interface SvdResult {
+  /** m×r, row-major, orthonormal columns. */
+  readonly U: Float64Array;
+  /** r singular values, descending, ≥ 0. */
+  readonly S: Float64Array;
+  /** n×r, row-major, orthonormal columns. */
+  readonly V: Float64Array;
+}
+
+/** Eigenvalues of a real square matrix as separate real and imaginary parts. */
+export interface EigenvaluesResult {
+  readonly re: Float64Array;
+  readonly im: Float64Array;
+}
+
+function checkInput(a: ArrayLike<number>, m: number, n: number, fn: string): void {
+  if (!Number.isInteger(m) || !Number.isInteger(n) || m < 0 || n < 0) {
+    throw new Error(`${fn}: dimensions must be non-negative integers, got ${m}×${n}`);
+  }
+  if (a.length !== m * n) throw new Error(`${fn}: expected ${m}×${n} = ${m * n} values, got ${a.length}; pass a row-major array`);
+  for (let i = 0; i < a.length; i++) {
+    if (!Number.isFinite(a[i])) throw new Error(`${fn}: non-finite value ${a[i]} at flat index ${i}; clean the input first`);
+  }
+}
+
+/** Row-major matrix product of a (m×k) and b (k×n). */
+export function matmul(a: ArrayLike<number>, b: ArrayLike<number>, m: number, k: number, n: number): Float64Array {
+  const c = new Float64Array(m * n);
+  for (let i = 0; i < m; i++) {
+    for (let l = 0; l < k; l++) {
+      const x = a[i * k + l];
+      if (x === 0) continue;
+      for (let j = 0; j < n; j++) c[i * n + j] += x * b[l * n + j];
+    }
+  }
+  return c;
+}
+
+/** Transpose of a row-major m×n matrix (returns n×m). */
+export function transpose(a: ArrayLike<number>, m: number, n: number): Float64Array {
+  const t = new Float64Array(m * n);
+  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) t[j * m + i] = a[i * n + j];
+  return t;
+}
+
+/**
+ * Thin Householder QR of an m×n matrix with m ≥ n: A = Q·R, Q m×n with orthonormal columns, R n×n upper
+ * triangular (diagonal signs are whatever the reflections give). Backward stable; rank-deficient input is fine.
+ */
+export function qrThin(a: ArrayLike<number>, m: number, n: number): { Q: Float64Array; R: Float64Array } {
+  checkInput(a, m, n, "qrThin");
+  if (m < n) throw new Error(`qrThin: needs m ≥ n, got ${m}×${n}; factor the transpose instead`);
+  const C = transpose(a, m, n); // column-major working copy: column j is C[j*m .. j*m+m)
+  const vs: Float64Array[] = [];
+  const betas = new Float64Array(n);
+  for (let k = 0; k < n; k++) {
+    const v = C.slice(k * m + k, k * m + m);
+    let norm2 = 0;
+    for (let i = 0; i < v.length; i++) norm2 += v[i] * v[i];
+    const alpha = v[0] >= 0 ? -Math.sqrt(norm2) : Math.sqrt(norm2);
+    v[0] -= alpha;
+    const vv = norm2 - 2 * alpha * (v[0] + alpha) + alpha * alpha; // |x − αe₁|²
+    vs.push(v);
+    if (norm2 === 0 || vv === 0) continue;
+    betas[k] = 2 / vv;
+    reflectColumns(C, m, v, betas[k], k, k, n);
+  }
+  const R = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = i; j < n; j++) R[i * n + j] = C[j * m + i];
+  const Qc = new Float64Array(m * n);
+  for (let j = 0; j < n; j++) Qc[j * m + j] = 1;
+  for (let k = n - 1; k >= 0; k--) if (betas[k] !== 0) reflectColumns(Qc, m, vs[k], betas[k], k, k, n);
+  return { Q: transpose(Qc, n, m), R };
+}
+
+/** Applies (I − β·v·vᵀ), v acting on rows k..m−1, to columns j0..j1−1 of a column-major matrix with m rows. */
+function reflectColumns(C: Float64Array, m: number, v: Float64Array, beta: number, k: number, j0: number, j1: number): void {
+  const len = m - k;
+  for (let j = j0; j < j1; j++) {
+    const o = j * m + k;
+    let d = 0;
+    for (let i = 0; i < len; i++) d += v[i] * C[o + i];
+    d *= beta;
+    if (d !== 0) for (let i = 0; i < len; i++) C[o + i] -= d * v[i];
+  }
+}
+
+/** Applies (I − β·v·vᵀ) to rows r0..r1−1, columns c0..c1−1 of a row-major matrix with `stride` columns. */
+function applyReflectionRows(
+  w: Float64Array, v: Float64Array, beta: number, r0: number, r1: number, c0: number, c1: number, stride: number,
+  s: Float64Array,
+): void {
+  s.fill(0, c0, c1);
+  for (let i = r0; i < r1; i++) {
+    const vi = v[i - r0];
+    if (vi === 0) continue;
+    for (let j = c0, o = i * stride; j < c1; j++) s[j] += vi * w[o + j];
+  }
+  for (let i = r0; i < r1; i++) {
+    const f = beta * v[i - r0];
+    if (f === 0) continue;
+    for (let j = c0, o = i * stride; j < c1; j++) w[o + j] -= f * s[j];
+  }
+}
+
+/**
+ * Thin SVD of an m×n matrix by one-sided (Hestenes) Jacobi, after a Householder QR when m > n (the transpose
+ * when m < n). Relative accuracy ~1e-13 on well-conditioned input. Returns U (m×r), S (r, descending, ≥ 0),
+ * V (n×r), r = min(m, n). Columns of U for (numerically) zero singular values are an orthonormal completion, so
+ * UᵀU = VᵀV = I always, also for rank-deficient and zero matrices. Sign convention: the largest-magnitude entry
+ * of each U column (the first one on ties) is positive.
+ */
+export function svdSmall(a: ArrayLike<number>, m: number, n: number): SvdResult {
+  checkInput(a, m, n, "svdSmall");
+  if (m < n) {
+    const t = svdSmall(transpose(a, m, n), n, m);
+    const r = m;
+    const U = Float64Array.from(t.V);
+    const V = Float64Array.from(t.U);
+    for (let j = 0; j < r; j++) fixSign(U, V, m, n, r, j);
+    return { U, S: t.S, V };
+  }
+  let Q: Float64Array | null = null;
+  let rows = m;
+  let work: ArrayLike<number> = a;
+  if (m > n) {
+    const qr = qrThin(a, m, n);
+    Q = qr.Q;
+    work = qr.R;
+    rows = n;
+  }
+  // Column-major copies: column j of G is G[j*rows .. j*rows+rows).
+  const G = transpose(work, rows, n);
+  const Vc = new Float64Array(n * n);
+  for (let j = 0; j < n; j++) Vc[j * n + j] = 1;
+  const norm2 = new Float64Array(n); // squared column norms, exact at each sweep start, then updated per rotation
+  for (let sweep = 0; sweep < 80; sweep++) {
+    for (let j = 0; j < n; j++) norm2[j] = dot(G, j * rows, G, j * rows, rows);
+    let rotated = false;
+    for (let p = 0; p < n - 1; p++) {
+      for (let q = p + 1; q < n; q++) {
+        const alpha = norm2[p];
+        const beta = norm2[q];
+        const gamma = dot(G, p * rows, G, q * rows, rows);
+        if (gamma === 0 || Math.abs(gamma) <= EPS * Math.sqrt(alpha) * Math.sqrt(beta)) continue;
+        rotated = true;
+        const zeta = (beta - alpha) / (2 * gamma);
+        const t = (zeta >= 0 ? 1 : -1) / (Math.abs(zeta) + Math.hypot(1, zeta));
+        const c = 1 / Math.sqrt(1 + t * t);
+        const s = c * t;
+        rotateColumns(G, p * rows, q * rows, rows, c, s);
+        rotateColumns(Vc, p * n, q * n, n, c, s);
+        norm2[p] = Math.max(0, alpha - t * gamma);
+        norm2[q] = Math.max(0, beta + t * gamma);
+      }
+    }
+    if (!rotated) break;
+  }
+  const S0 = new Float64Array(n);
+  for (let j = 0; j < n; j++) {
+    let s2 = 0;
+    for (let i = 0; i < rows; i++) s2 += G[j * rows + i] * G[j * rows + i];
+    S0[j] = Math.sqrt(s2);
+  }
+  const order = Array.from({ length: n }, (_, j) => j).sort((x, y) => S0[y] - S0[x] || x - y);
+  const smax = n > 0 ? S0[order[0]] : 0;
+  const tiny = smax * Math.max(m, n) * EPS;
+  const S = new Float64Array(n);
+  const Ur = new Float64Array(rows * n); // row-major rows×n
+  const V = new Float64Array(n * n);
+  const deficient: number[] = [];
+  order.forEach((src, j) => {
+    S[j] = S0[src];
+    for (let i = 0; i < n; i++) V[i * n + j] = Vc[src * n + i];
+    if (S[j] > tiny && S[j] > 0) for (let i = 0; i < rows; i++) Ur[i * n + j] = G[src * rows + i] / S[j];
+    else deficient.push(j);
+  });
+  completeOrthonormal(Ur, rows, n, deficient);
+  const U = Q ? matmul(Q, Ur, m, n, n) : Ur;
+  for (let j = 0; j < n; j++) fixSign(U, V, m, n, n, j);
+  return { U, S, V };
+}
+
+function dot(x: Float64Array, ox: number, y: Float64Array, oy: number, len: number): number {
+  let d = 0;
+  for (let i = 0; i < len; i++) d += x[ox + i] * y[oy + i];
+  return d;
+}
+
+function rotateColumns(G: Float64Array, op: number, oq: number, len: number, c: number, s: number): void {
+  for (let i = 0; i < len; i++) {
+    const x = G[op + i];
+    const y = G[oq + i];
+    G[op + i] = c * x - s * y;
+    G[oq + i] = s * x + c * y;
+  }
+}
+
+/** Fills the listed columns of a row-major rows×n matrix with unit vectors orthogonal to all other columns. */
+function completeOrthonormal(U: Float64Array, rows: number, n: number, missing: number[]): void {
+  const isMissing = new Set(missing);
+  const done = Array.from({ length: n }, (_, j) => j).filter((j) => !isMissing.has(j));
+  for (const j of missing) {
+    let best: Float64Array | null = null;
+    let bestNorm = -1;
+    for (let e = 0; e < rows && bestNorm < 0.5; e++) {
+      const v = new Float64Array(rows);
+      v[e] = 1;
+      for (let pass = 0; pass < 2; pass++) {
+        for (const c of done) {
+          let d = 0;
+          for (let i = 0; i < rows; i++) d += U[i * n + c] * v[i];
+          for (let i = 0; i < rows; i++) v[i] -= d * U[i * n + c];
+        }
+      }
+      let nv = 0;
+      for (let i = 0; i < rows; i++) nv += v[i] * v[i];
+      if (nv > bestNorm) [best, bestNorm] = [v, nv];
+    }
+    const norm = Math.sqrt(bestNorm);
+    for (let i = 0; i < rows; i++) U[i * n + j] = (best as Float64Array)[i] / norm;
+    done.push(j);
+  }
+}
+
+/** Flips column j of U (m×r) and V (n×r) so that U's largest-magnitude entry in that column is positive. */
+function fixSign(U: Float64Array, V: Float64Array, m: number, n: number, r: number, j: number): void {
+  let big = 0;
+  for (let i = 0; i < m; i++) if (Math.abs(U[i * r + j]) > Math.abs(big)) big = U[i * r + j];
+  if (big >= 0) return;
+  for (let i = 0; i < m; i++) U[i * r + j] = -U[i * r + j];
+  for (let i = 0; i < n; i++) V[i * r + j] = -V[i * r + j];
+}
+
+/**
+ * All eigenvalues of a general real n×n matrix: power-of-two balancing, Householder reduction to upper
+ * Hessenberg form, then Francis double-shift QR iterations (eigenvalues only, no vectors). Complex eigenvalues
+ * come as exact conjugate pairs. Order: descending |λ|, then descending re, then descending im (so a pair is
+ * listed +im first). Throws if the iteration fails to converge (not observed in practice).
+ */
+export function eigenvaluesGeneral(a: ArrayLike<number>, n: number): EigenvaluesResult {
+  checkInput(a, n, n, "eigenvaluesGeneral");
+  const H = Float64Array.from(a);
+  balance(H, n);
+  toHessenberg(H, n);
+  const re = new Float64Array(n);
+  const im = new Float64Array(n);
+  francisQr(H, n, re, im);
+  const order = Array.from({ length: n }, (_, i) => i).sort(
+    (x, y) => Math.hypot(re[y], im[y]) - Math.hypot(re[x], im[x]) || re[y] - re[x] || im[y] - im[x] || x - y,
+  );
+  return { re: Float64Array.from(order, (i) => re[i]), im: Float64Array.from(order, (i) => im[i]) };
+}
+
+/** Diagonal similarity by powers of two making row and column off-diagonal 1-norms comparable (exact in fp). */
+function balance(H: Float64Array, n: number): void {
+  for (let pass = 0, changed = true; changed && pass < 100; pass++) {
+    changed = false;
+    for (let i = 0; i < n; i++) {
+      let c = 0;
+      let r = 0;
+      for (let j = 0; j < n; j++) {
+        if (j === i) continue;
+        c += Math.abs(H[j * n + i]);
+        r += Math.abs(H[i * n + j]);
+      }
+      if (c === 0 || r === 0) continue;
+      const f = 2 ** Math.round(Math.log2(r / c) / 2);
+      if (f === 1 || c * f + r / f >= 0.95 * (c + r)) continue;
+      changed = true;
+      for (let j = 0; j < n; j++) H[j * n + i] *= f;
+      for (let j = 0; j < n; j++) H[i * n + j] /= f;
+    }
+  }
+}
+
+/** In-place Householder similarity reduction to upper Hessenberg form (entries below the subdiagonal zeroed). */
+function toHessenberg(H: Float64Array, n: number): void {
+  const s = new Float64Array(n);
+  for (let k = 0; k < n - 2; k++) {
+    const len = n - k - 1;
+    const v = new Float64Array(len);
+    let norm2 = 0;
+    for (let i = 0; i < len; i++) {
+      v[i] = H[(k + 1 + i) * n + k];
+      norm2 += v[i] * v[i];
+    }
+    if (norm2 === 0) continue;
+    const alpha = v[0] >= 0 ? -Math.sqrt(norm2) : Math.sqrt(norm2);
+    v[0] -= alpha;
+    let vv = 0;
+    for (let i = 0; i < len; i++) vv += v[i] * v[i];
+    const beta = 2 / vv;
+    applyReflectionRows(H, v, beta, k + 1, n, k, n, n, s); // H ← P·H
+    for (let i = 0; i < n; i++) {
+      let d = 0;
+      for (let j = 0; j < len; j++) d += H[i * n + k + 1 + j] * v[j];
+      d *= beta;
+      for (let j = 0; j < len; j++) H[i * n + k + 1 + j] -= d * v[j];
+    } // H ← H·P
+    H[(k + 1) * n + k] = alpha;
+    for (let i = k + 2; i < n; i++) H[i * n + k] = 0;
+  }
+}
+
+/** Eigenvalues of the upper Hessenberg H (destroyed) by implicit double-shift QR with deflation. */
+function francisQr(H: Float64Array, n: number, re: Float64Array, im: Float64Array): void {
+  const h = (i: number, j: number): number => H[i * n + j];
+  let scale = 0;
+  for (let i = 0; i < n * n; i++) scale = Math.max(scale, Math.abs(H[i]));
+  let hi = n - 1;
+  let iter = 0;
+  while (hi >= 0) {
+    let l = hi;
+    for (; l > 0; l--) {
+      const s = Math.abs(h(l - 1, l - 1)) + Math.abs(h(l, l)) || scale;
+      if (Math.abs(h(l, l - 1)) <= EPS * s) {
+        H[l * n + l - 1] = 0;
+        break;
+      }
+    }
+    if (l === hi) {
+      re[hi] = h(hi, hi);
+      hi -= 1;
+      iter = 0;
+      continue;
+    }
+    if (l === hi - 1) {
+      const [a, b, c, d] = [h(hi - 1, hi - 1), h(hi - 1, hi), h(hi, hi - 1), h(hi, hi)];
+      const p = 0.5 * (a - d);
+      const disc = p * p + b * c;
+      if (disc >= 0) {
+        const z = p + (p >= 0 ? Math.sqrt(disc) : -Math.sqrt(disc));
+        re[hi - 1] = d + z;
+        re[hi] = z !== 0 ? d - (b * c) / z : d + z;
+      } else {
+        re[hi - 1] = re[hi] = d + p;
+        im[hi - 1] = Math.sqrt(-disc);
+        im[hi] = -im[hi - 1];
+      }
+      hi -= 2;
+      iter = 0;
+      continue;
+    }
+    iter += 1;
+    if (iter > 200) throw new Error(`eigenvaluesGeneral: QR iteration did not converge (n=${n}); check the input`);
+    let sum: number; // trace and determinant of the shift pair
+    let det: number;
+    if (iter % 10 === 0) {
+      const w = Math.abs(h(hi, hi - 1)) + Math.abs(h(hi - 1, hi - 2));
+      const x = h(hi, hi) + 0.75 * w;
+      sum = 2 * x;
+      det = x * x + 0.4375 * w * w;
+    } else {
+      sum = h(hi - 1, hi - 1) + h(hi, hi);
+      det = h(hi - 1, hi - 1) * h(hi, hi) - h(hi - 1, hi) * h(hi, hi - 1);
+    }
+    let x = h(l, l) * h(l, l) + h(l, l + 1) * h(l + 1, l) - sum * h(l, l) + det;
+    let y = h(l + 1, l) * (h(l, l) + h(l + 1, l + 1) - sum);
+    let z = h(l + 1, l) * h(l + 2, l + 1);
+    for (let k = l; k <= hi - 1; k++) {
+      const len = k <= hi - 2 ? 3 : 2;
+      const v = len === 3 ? [x, y, z] : [x, y];
+      const norm = Math.hypot(...v);
+      if (norm !== 0) {
+        const alpha = x >= 0 ? -norm : norm;
+        v[0] -= alpha;
+        let vv = 0;
+        for (const t of v) vv += t * t;
+        const beta = 2 / vv;
+        const c0 = Math.max(l, k - 1);
+        for (let j = c0; j <= hi; j++) {
+          let d = 0;
+          for (let i = 0; i < len; i++) d += v[i] * H[(k + i) * n + j];
+          d *= beta;
+          for (let i = 0; i < len; i++) H[(k + i) * n + j] -= d * v[i];
+        }
+        const r1 = Math.min(k + 3, hi);
+        for (let i = l; i <= r1; i++) {
+          let d = 0;
+          for (let j = 0; j < len; j++) d += H[i * n + k + j] * v[j];
+          d *= beta;
+          for (let j = 0; j < len; j++) H[i * n + k + j] -= d * v[j];
+        }
+        if (k > l) {
+          H[k * n + k - 1] = alpha;
+          for (let i = 1; i < len; i++) H[(k + i) * n + k - 1] = 0;
+        }
+      }
+      if (k < hi - 1) {
+        x = h(k + 1, k);
+        y = h(k + 2, k);
+        z = k + 3 <= hi ? h(k + 3, k) : 0;
+      }
+    }
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * TransformerLens's weight processing as state-dict transforms (TL layout, weights multiply on the right):
+ * foldLayerNorm → centerWritingWeights → centerUnembed → foldValueBiases. Each replaces entries of the map it is given
+ * (disposing the tensors it replaces) and returns the config that now describes the weights.
+ * Reference: transformer_lens/weight_processing.py; the math is in shared/notes/transformerlens.md §6.
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { TransformerConfig } from "../config";
+import type { StateDict } from "../components/weights";
+
+/** The processing steps, as options of `fromPretrained` (all on by default, as in TransformerLens). */
+export interface ProcessingOptions {
+  readonly foldLn?: boolean;
+  readonly centerWritingWeights?: boolean;
+  readonly centerUnembed?: boolean;
+  readonly foldValueBiases?: boolean;
+}
+
+function take(sd: StateDict, key: string): tf.Tensor {
+  const t = sd.get(key);
+  if (t === undefined) throw new Error(`weight processing: the state dict has no "${key}"`);
+  return t;
+}
+
+/** Replaces `key` with `f(old)` computed in a tidy, disposing the old tensor. */
+function update(sd: StateDict, key: string, f: (t: tf.Tensor) => tf.Tensor): void {
+  const old = take(sd, key);
+  sd.set(key, tf.tidy(() => f(old)));
+  old.dispose();
+}
+
+function remove(sd: StateDict, key: string): tf.Tensor {
+  const t = take(sd, key);
+  sd.delete(key);
+  return t;
+}
+
+function moveAxisToEnd(t: tf.Tensor, axis: number): tf.Tensor {
+  const perm = t.shape.map((_, i) => i).filter((i) => i !== axis);
+  return t.transpose([...perm, axis]);
+}
+
+/** Folds LayerNorm `ln` (weights w, b) into the matrices that read its output; `inAxis` is their dModel axis. */
+function foldInto(sd: StateDict, ln: string, readers: ReadonlyArray<readonly [string, string]>, inAxis: number): void {
+  const w = remove(sd, `${ln}.w`);
+  const b = remove(sd, `${ln}.b`);
+  for (const [W, bias] of readers) {
+    const Wt = take(sd, W);
+    // bias += Σ_D W[.., D, ..]·b[D], with the unscaled W.
+    update(sd, bias, (old) => old.add(moveAxisToEnd(Wt, inAxis).matMul(b.reshape([-1, 1])).squeeze([-1])));
+    const shape = Wt.shape.map((_, i) => (i === inAxis ? -1 : 1));
+    // W ← W·w (per dModel row), then centred over dModel.
+    update(sd, W, (old) => {
+      const scaled = old.mul(w.reshape(shape));
+      return scaled.sub(scaled.mean(inAxis, true));
+    });
+  }
+  w.dispose();
+  b.dispose();
+}
+
+/** Folds every LayerNorm's weight and bias into the following weights; the model becomes "LNPre". */
+export function foldLayerNorm(sd: StateDict, cfg: TransformerConfig): TransformerConfig {
+  if (cfg.normalizationType !== "LN") return cfg;
+  for (let l = 0; l < cfg.nLayers; l++) {
+    const a = `blocks.${l}.attn`;
+    foldInto(sd, `blocks.${l}.ln1`, [[`${a}.W_Q`, `${a}.b_Q`], [`${a}.W_K`, `${a}.b_K`], [`${a}.W_V`, `${a}.b_V`]], 1);
+    foldInto(sd, `blocks.${l}.ln2`, [[`blocks.${l}.mlp.W_in`, `blocks.${l}.mlp.b_in`]], 0);
+  }
+  foldInto(sd, "ln_final", [["unembed.W_U", "unembed.b_U"]], 0);
+  return { ...cfg, normalizationType: "LNPre" };
+}
+
+const centreLast = (t: tf.Tensor) => t.sub(t.mean(-1, true));
+
+/** Removes the mean over dModel from everything that writes to the residual stream (LayerNorm makes it invisible). */
+export function centerWritingWeights(sd: StateDict, cfg: TransformerConfig): TransformerConfig {
+  update(sd, "embed.W_E", centreLast);
+  if (sd.has("pos_embed.W_pos")) update(sd, "pos_embed.W_pos", centreLast);
+  for (let l = 0; l < cfg.nLayers; l++) {
+    for (const k of [`blocks.${l}.attn.W_O`, `blocks.${l}.attn.b_O`, `blocks.${l}.mlp.W_out`, `blocks.${l}.mlp.b_out`]) update(sd, k, centreLast);
+  }
+  return cfg;
+}
+
+/** Removes the mean over the vocabulary from W_U and b_U: logits shift by a constant, log-probs are unchanged. */
+export function centerUnembed(sd: StateDict, cfg: TransformerConfig): TransformerConfig {
+  update(sd, "unembed.W_U", centreLast);
+  update(sd, "unembed.b_U", centreLast);
+  return cfg;
+}
+
+/** Moves the value bias into the output bias: b_O += Σ_h b_V[h]·W_O[h]; b_V = 0 (exact, since patterns sum to 1). */
+export function foldValueBiases(sd: StateDict, cfg: TransformerConfig): TransformerConfig {
+  for (let l = 0; l < cfg.nLayers; l++) {
+    const a = `blocks.${l}.attn`;
+    const b_V = take(sd, `${a}.b_V`);
+    const W_O = take(sd, `${a}.W_O`);
+    update(sd, `${a}.b_O`, (b_O) => b_O.add(b_V.reshape([1, -1]).matMul(W_O.reshape([-1, cfg.dModel])).reshape([cfg.dModel])));
+    update(sd, `${a}.b_V`, (t) => tf.zerosLike(t));
+  }
+  return cfg;
+}
+
+/** Applies the enabled steps in TransformerLens's order; returns the config describing the processed weights. */
+export function processWeights(sd: StateDict, cfg: TransformerConfig, opts: ProcessingOptions): TransformerConfig {
+  let c = cfg;
+  if (opts.foldLn ?? true) c = foldLayerNorm(sd, c);
+  if (opts.centerWritingWeights ?? true) c = centerWritingWeights(sd, c);
+  if (opts.centerUnembed ?? true) c = centerUnembed(sd, c);
+  if (opts.foldValueBiases ?? true) c = foldValueBiases(sd, c);
+  return c;
+}

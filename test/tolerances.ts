@@ -1,0 +1,24 @@
+/**
+ * The one table of numeric tolerances for the test suite. A check passes when
+ * |actual − expected| ≤ atol + rtol·|expected| elementwise. Never loosen a tolerance inside a single test:
+ * change it here, with the reason.
+ */
+export interface Tolerance {
+  readonly atol: number;
+  readonly rtol: number;
+}
+
+export const TOLERANCES = {
+  /** float32 tfjs against a float64 numpy reference: every hook activation. */
+  activations: { atol: 1e-4, rtol: 1e-4 },
+  /** float32 tfjs against a float64 numpy reference: logits. */
+  logits: { atol: 1e-4, rtol: 1e-4 },
+  /** Mean or per-token cross-entropy loss. */
+  loss: { atol: 1e-4, rtol: 0 },
+  /** Invariants that hold exactly in real arithmetic, computed twice in float32 (e.g. folded vs unfolded log-probs). */
+  float32Invariant: { atol: 1e-4, rtol: 1e-4 },
+  /** Operations that should be bit-for-bit identical in float32 (same ops, same order). */
+  exact: { atol: 0, rtol: 0 },
+  /** float64 linear algebra in JS (SVD, eigenvalues) against its own invariants. */
+  float64: { atol: 1e-9, rtol: 1e-9 },
+} as const satisfies Record<string, Tolerance>;
