@@ -74,7 +74,7 @@ export function lmCrossEntropy(logits: tf.Tensor, tokens: tf.Tensor2D, perToken:
     const n = batch * (pos - 1);
     const logProbs = tf.logSoftmax(logits.slice([0, 0, 0], [batch, pos - 1, vocab]).reshape([n, vocab]), -1);
     const next = tokens.slice([0, 1], [batch, pos - 1]).reshape([n]).cast("int32");
-    const flatIndex = tf.range(0, n, 1, "int32").mul(vocab).add(next);
+    const flatIndex = tf.range(0, n * vocab, vocab, "int32").add(next);
     const nll = tf.gather(logProbs.reshape([n * vocab]), flatIndex).neg();
     return perToken ? nll.reshape([batch, pos - 1]) : nll.mean();
   });

@@ -165,12 +165,7 @@ export function svdSmall(a: ArrayLike<number>, m: number, n: number): SvdResult 
     }
     if (!rotated) break;
   }
-  const S0 = new Float64Array(n);
-  for (let j = 0; j < n; j++) {
-    let s2 = 0;
-    for (let i = 0; i < rows; i++) s2 += G[j * rows + i] * G[j * rows + i];
-    S0[j] = Math.sqrt(s2);
-  }
+  const S0 = Float64Array.from({ length: n }, (_, j) => Math.sqrt(dot(G, j * rows, G, j * rows, rows)));
   const order = Array.from({ length: n }, (_, j) => j).sort((x, y) => S0[y] - S0[x] || x - y);
   const smax = n > 0 ? S0[order[0]] : 0;
   const tiny = smax * Math.max(m, n) * EPS;
@@ -222,8 +217,7 @@ function completeOrthonormal(U: Float64Array, rows: number, n: number, missing: 
           for (let i = 0; i < rows; i++) v[i] -= d * U[i * n + c];
         }
       }
-      let nv = 0;
-      for (let i = 0; i < rows; i++) nv += v[i] * v[i];
+      const nv = dot(v, 0, v, 0, rows);
       if (nv > bestNorm) [best, bestNorm] = [v, nv];
     }
     const norm = Math.sqrt(bestNorm);
@@ -297,9 +291,7 @@ function toHessenberg(H: Float64Array, n: number): void {
     if (norm2 === 0) continue;
     const alpha = v[0] >= 0 ? -Math.sqrt(norm2) : Math.sqrt(norm2);
     v[0] -= alpha;
-    let vv = 0;
-    for (let i = 0; i < len; i++) vv += v[i] * v[i];
-    const beta = 2 / vv;
+    const beta = 2 / dot(v, 0, v, 0, len);
     applyReflectionRows(H, v, beta, k + 1, n, k, n, n, s); // H ← P·H
     for (let i = 0; i < n; i++) {
       let d = 0;

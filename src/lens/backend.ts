@@ -1,0 +1,93 @@
+/**
+ * Backend selection: the fastest tfjs backend that works here — tfjs-node-gpu / tfjs-node ("tensorflow") when they
+ * load, else wasm, else the pure-JS cpu backend. Override with the `LENS_BACKEND` environment variable or `setBackend`.
+ * Room for more: an entry in CANDIDATES (e.g. "webgpu", a BLAS-backed matmul) is all a new accelerator needs.
+ */
+import * as tf from "@tensorflow/tfjs";
+
+export type BackendName = "tensorflow" | "wasm" | "cpu" | "webgl" | "webgpu";
+
+/** What is in use and what was tried. */
+export interface BackendInfo {
+  /** The tfjs backend in use, e.g. "wasm". */
+  readonly name: string;
+  /** Why it was chosen: "LENS_BACKEND", "setBackend" or "auto". */
+  readonly chosenBy: string;
+  /** Candidates tried before it, with the reason each was skipped. */
+  readonly skipped: ReadonlyArray<{ name: string; reason: string }>;
+}
+
+interface Candidate {
+  readonly name: BackendName;
+  /** Registers the backend with tfjs (by importing its package); throws when unavailable. */
+  readonly register: () => void;
+}
+
+const CANDIDATES: readonly Candidate[] = [
+  {
+    name: "tensorflow",
+    register: () => {
+      const errors: string[] = [];
+      for (const pkg of ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"]) {
+        try {
+          require(pkg);
+          return;
+        } catch (e) {
+          errors.push(`${pkg}: ${String((e as Error).message).split("\n")[0]}`);
+        }
+      }
+      throw new Error(errors.join("; "));
+    },
+  },
+  { name: "wasm", register: () => require("@tensorflow/tfjs-backend-wasm") },
+  { name: "cpu", register: () => undefined },
+];
+
+let info: BackendInfo | undefined;
+
+async function activate(c: Candidate): Promise<void> {
+  c.register();
+  if (tf.findBackendFactory(c.name) === null) throw new Error(`importing it did not register a "${c.name}" backend`);
+  if (!(await tf.setBackend(c.name))) throw new Error(`tf.setBackend("${c.name}") failed to initialise`);
+  await tf.ready();
+}
+
+/**
+ * Selects a backend: `name` if given (throws if it cannot start), else `LENS_BACKEND`, else the first candidate that
+ * works. Returns what is now in use.
+ */
+export async function setBackend(name?: BackendName): Promise<BackendInfo> {
+  const wanted = name ?? (process.env.LENS_BACKEND as BackendName | undefined);
+  if (wanted) {
+    const c = CANDIDATES.find((x) => x.name === wanted) ?? { name: wanted, register: () => undefined };
+    try {
+      await activate(c);
+    } catch (e) {
+      const how = name ? `setBackend("${name}")` : `LENS_BACKEND=${wanted}`;
+      throw new Error(`${how}: backend "${wanted}" is not available (${(e as Error).message}); use one of ${CANDIDATES.map((x) => x.name).join(", ")}`);
+    }
+    info = { name: tf.getBackend(), chosenBy: name ? "setBackend" : "LENS_BACKEND", skipped: [] };
+    return info;
+  }
+  const skipped: { name: string; reason: string }[] = [];
+  for (const c of CANDIDATES) {
+    try {
+      await activate(c);
+      info = { name: tf.getBackend(), chosenBy: "auto", skipped };
+      return info;
+    } catch (e) {
+      skipped.push({ name: c.name, reason: (e as Error).message });
+    }
+  }
+  throw new Error(`no tfjs backend could start: ${skipped.map((s) => `${s.name}: ${s.reason}`).join("; ")}`);
+}
+
+/** Makes sure a backend has been chosen (once per process); called by `fromPretrained`. */
+export async function ensureBackend(): Promise<BackendInfo> {
+  return info ?? setBackend();
+}
+
+/** The backend in use and how it was chosen (before any selection: tfjs's default, chosen by "tfjs"). */
+export function backendInfo(): BackendInfo {
+  return info ?? { name: tf.getBackend(), chosenBy: "tfjs default", skipped: [] };
+}

@@ -1,0 +1,229 @@
+/**
+ * HookedTransformer: TransformerLens's model class in TypeScript — a thin facade over the forward pass
+ * (`forward.ts`), the hook registry (`hookPoint.ts`), the cache (`activationCache.ts`), loading and the tokenizer.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { ActivationCache } from "./activationCache";
+import { ensureBackend } from "./backend";
+import { ModelWeights, type StateDict } from "./components/weights";
+import type { TransformerConfig } from "./config";
+import { lmCrossEntropy, runModel } from "./forward";
+import { canonicalHookOrder } from "./hookNames";
+import { HookRegistry, type FwdHooks, type HookFn, type HookTarget } from "./hookPoint";
+import { prepareTokens, type ModelInput } from "./inputs";
+import { loadPretrained, type FromPretrainedOptions } from "./loading/fromPretrained";
+import * as tok from "./tokenizer";
+import { WeightAccess } from "./weightAccess";
+
+export type ReturnKind = "logits" | "loss" | "both";
+/** What `forward` returns for each `returnType` (the residual `[batch, pos, dModel]` when `stopAtLayer` is set). */
+export type ForwardResult<R extends ReturnKind> = R extends "both" ? { logits: tf.Tensor; loss: tf.Tensor } : tf.Tensor;
+
+export interface ForwardOptions<R extends ReturnKind = "logits"> {
+  /** "logits" `[batch, pos, dVocab]` (default), "loss" (scalar, or `[batch, pos-1]` with lossPerToken) or "both". */
+  readonly returnType?: R;
+  readonly lossPerToken?: boolean;
+  /** Prepend BOS to text input (default `cfg.defaultPrependBos`: GPT-2 true, GPT-NeoX false). */
+  readonly prependBos?: boolean;
+  /** Padding side for a list of texts (default "right"). */
+  readonly paddingSide?: "left" | "right";
+  /** Cut text longer than nCtx instead of throwing. */
+  readonly truncate?: boolean;
+  /** Start at this block; the input is then the residual stream `[batch, pos, dModel]`. */
+  readonly startAtLayer?: number;
+  /** Stop before this block and return the residual stream (no ln_final, no unembed). */
+  readonly stopAtLayer?: number;
+  /** Tokens for the loss when the input is a residual (`startAtLayer`). */
+  readonly tokens?: ModelInput;
+}
+
+/** `namesFilter` of `runWithCache`: a hook name, a list of names, or a predicate. */
+export type NamesFilter = string | readonly string[] | ((name: string) => boolean);
+
+export class HookedTransformer extends WeightAccess {
+  readonly hooks: HookRegistry;
+  protected weights: ModelWeights;
+  private contextLevel = 0;
+
+  /** Builds a model from a TL-layout state dict (ownership passes to the model). Prefer `fromPretrained`. */
+  constructor(public cfg: TransformerConfig, stateDict: StateDict, readonly tokenizer?: tok.LensTokenizer) {
+    super();
+    this.weights = new ModelWeights(stateDict);
+    this.hooks = new HookRegistry(() => this.hookNames());
+  }
+
+  /**
+   * Loads a Hugging Face checkpoint folder (config.json, model.safetensors or a sharded index, tokenizer.json) or a
+   * repo id already in the Hugging Face cache, with TransformerLens's weight processing on by default.
+   */
+  static async fromPretrained(nameOrPath: string, opts: FromPretrainedOptions = {}): Promise<HookedTransformer> {
+    await ensureBackend();
+    const { cfg, stateDict, tokenizer } = await loadPretrained(nameOrPath, opts);
+    return new HookedTransformer(cfg, stateDict, tokenizer);
+  }
+
+  /** `fromPretrained` with every processing step off: weights as in the checkpoint (logits equal Hugging Face's). */
+  static fromPretrainedNoProcessing(nameOrPath: string, opts: FromPretrainedOptions = {}): Promise<HookedTransformer> {
+    const off = { foldLn: false, centerWritingWeights: false, centerUnembed: false, foldValueBiases: false };
+    return HookedTransformer.fromPretrained(nameOrPath, { ...opts, ...off });
+  }
+
+  /** Every hook point in firing order, including flag-gated ones (`attn.hook_result`). */
+  hookNames(): string[] {
+    return canonicalHookOrder(this.cfg, true);
+  }
+
+  /** Turns `attn.hook_result` ([batch, pos, head, dModel]) on or off. */
+  setUseAttnResult(on: boolean): void {
+    this.cfg = { ...this.cfg, useAttnResult: on };
+  }
+
+  private tokenizerOrThrow(): tok.LensTokenizer {
+    if (this.tokenizer === undefined) {
+      throw new Error(`${this.cfg.modelName} has no tokenizer: add tokenizer.json to its folder, or pass token ids instead of text`);
+    }
+    return this.tokenizer;
+  }
+
+  /** Text → int32 `[batch, pos]` (BOS first for GPT-2 by default; a list is padded). Caller owns the tensor. */
+  toTokens(input: string | readonly string[], opts: { prependBos?: boolean; paddingSide?: "left" | "right"; truncate?: boolean } = {}): tf.Tensor2D {
+    return tok.toTokens(this.tokenizerOrThrow(), typeof input === "string" ? input : [...input], {
+      prependBos: opts.prependBos ?? this.cfg.defaultPrependBos,
+      paddingSide: opts.paddingSide,
+      truncate: opts.truncate,
+      nCtx: this.cfg.nCtx,
+    });
+  }
+
+  /** Each token as its own string. */
+  toStrTokens(input: string | readonly number[] | tf.Tensor, opts: { prependBos?: boolean } = {}): Promise<string[]> {
+    return tok.toStrTokens(this.tokenizerOrThrow(), input, { prependBos: opts.prependBos ?? this.cfg.defaultPrependBos });
+  }
+
+  /** The id of a string that is exactly one token; throws otherwise. */
+  toSingleToken(s: string): number {
+    return tok.toSingleToken(this.tokenizerOrThrow(), s);
+  }
+
+  /** Decodes tokens (rank 2 → one string per row). TransformerLens's `to_string`. */
+  tokensToString(tokens: readonly number[] | readonly (readonly number[])[] | tf.Tensor): Promise<string | string[]> {
+    return tok.tokensToString(this.tokenizerOrThrow(), tokens);
+  }
+
+  /** Position of `singleToken` in `input` ("first" or "last" occurrence). */
+  getTokenPosition(singleToken: string | number, input: string | tf.Tensor | readonly number[], opts: { mode?: "first" | "last"; prependBos?: boolean } = {}): Promise<number> {
+    return tok.getTokenPosition(this.tokenizerOrThrow(), singleToken, input, { mode: opts.mode, prependBos: opts.prependBos ?? this.cfg.defaultPrependBos });
+  }
+
+  /**
+   * Runs the model. Returns logits `[batch, pos, dVocab]`, the loss, both, or (with `stopAtLayer`) the residual.
+   * The result belongs to the caller; nothing else is left allocated.
+   */
+  async forward<R extends ReturnKind = "logits">(input: ModelInput, opts: ForwardOptions<R> = {}): Promise<ForwardResult<R>> {
+    return this.run(input, opts, [], undefined);
+  }
+
+  /** Runs with temporary hooks (`[name | filter, fn]` pairs); they are removed afterwards, even on error. */
+  async runWithHooks<R extends ReturnKind = "logits">(input: ModelInput, opts: ForwardOptions<R> & { fwdHooks: FwdHooks }): Promise<ForwardResult<R>> {
+    return this.run(input, opts, opts.fwdHooks, undefined);
+  }
+
+  /**
+   * Runs and records activations: returns `[output, cache]`. `namesFilter` limits what is cached (saves memory).
+   * Dispose the cache when done.
+   */
+  async runWithCache<R extends ReturnKind = "logits">(
+    input: ModelInput,
+    opts: ForwardOptions<R> & { namesFilter?: NamesFilter; removeBatchDim?: boolean; fwdHooks?: FwdHooks } = {},
+  ): Promise<[ForwardResult<R>, ActivationCache]> {
+    const store = new Map<string, tf.Tensor>();
+    const out = await this.run(input, opts, opts.fwdHooks ?? [], { store, filter: this.namesPredicate(opts.namesFilter) });
+    const cache = new ActivationCache(store, this);
+    if (opts.removeBatchDim) cache.removeBatchDim();
+    return [out, cache];
+  }
+
+  /** Runs `fn` with hooks attached; they are removed when it settles (TransformerLens's `with model.hooks(...)`). */
+  async withHooks<T>(fwdHooks: FwdHooks, fn: () => T | Promise<T>): Promise<T> {
+    const level = ++this.contextLevel;
+    try {
+      for (const [target, hook] of fwdHooks) this.hooks.add(target, hook, { level });
+      return await fn();
+    } finally {
+      this.hooks.reset({ level });
+      this.contextLevel--;
+    }
+  }
+
+  /** Attaches a hook until `resetHooks` (or for good with `isPermanent`). Returns how many hook points it matched. */
+  addHook(target: HookTarget, fn: HookFn, opts: { isPermanent?: boolean; prepend?: boolean } = {}): number {
+    return this.hooks.add(target, fn, { permanent: opts.isPermanent, prepend: opts.prepend, level: 0 });
+  }
+
+  /** Removes hooks (permanent ones too with `includingPermanent`). */
+  resetHooks(opts: { includingPermanent?: boolean; clearContexts?: boolean } = {}): void {
+    this.hooks.reset({ includingPermanent: opts.includingPermanent, clearContexts: opts.clearContexts ?? true });
+  }
+
+  /** Frees the model's weights. */
+  dispose(): void {
+    this.weights.dispose();
+  }
+
+  private namesPredicate(filter: NamesFilter | undefined): (name: string) => boolean {
+    if (filter === undefined) return () => true;
+    if (typeof filter === "function") return filter;
+    const names = typeof filter === "string" ? [filter] : filter;
+    const set = new Set(names.flatMap((n) => this.hooks.resolve(n)));
+    return (n) => set.has(n);
+  }
+
+  /** Validates inputs (async), then runs the forward synchronously with the extra hooks attached only during it. */
+  private async run<R extends ReturnKind>(
+    input: ModelInput,
+    opts: ForwardOptions<R>,
+    fwdHooks: FwdHooks,
+    caching: { store: Map<string, tf.Tensor>; filter: (name: string) => boolean } | undefined,
+  ): Promise<ForwardResult<R>> {
+    const returnType = opts.returnType ?? "logits";
+    const residualInput = opts.startAtLayer !== undefined && input instanceof tf.Tensor && input.dtype === "float32";
+    const tokenize = (t: string | string[]) => this.toTokens(t, opts);
+    const prepared = residualInput ? undefined : await prepareTokens(input, this.cfg, tokenize);
+    const lossTokens = opts.tokens !== undefined ? await prepareTokens(opts.tokens, this.cfg, tokenize) : prepared;
+    const level = ++this.contextLevel;
+    try {
+      for (const [target, fn] of fwdHooks) this.hooks.add(target, fn, { level });
+      if (caching) {
+        const cacheHook: HookFn = (act, hook) => {
+          caching.store.get(hook.name)?.dispose();
+          caching.store.set(hook.name, tf.keep(act.clone()));
+        };
+        this.hooks.add(caching.filter, cacheHook, { level });
+      }
+      return tf.tidy(() => {
+        const out = runModel(this.weights, this.cfg, this.hooks, {
+          tokens: prepared?.tokens,
+          residual: residualInput ? (input as tf.Tensor) : undefined,
+          startAtLayer: opts.startAtLayer,
+          stopAtLayer: opts.stopAtLayer,
+        });
+        if (returnType === "logits" || opts.stopAtLayer !== undefined) {
+          if (returnType !== "logits") throw new Error(`returnType "${returnType}" cannot be combined with stopAtLayer (it returns the residual stream)`);
+          return out;
+        }
+        if (lossTokens === undefined) throw new Error("a loss from a residual input (startAtLayer) needs opts.tokens");
+        const loss = lmCrossEntropy(out, lossTokens.tokens, opts.lossPerToken ?? false);
+        return (returnType === "loss" ? loss : { logits: out, loss }) as tf.TensorContainer;
+      }) as ForwardResult<R>;
+    } catch (e) {
+      if (caching) for (const t of caching.store.values()) t.dispose();
+      caching?.store.clear();
+      throw e;
+    } finally {
+      this.hooks.reset({ level });
+      this.contextLevel--;
+      if (prepared?.owned) prepared.tokens.dispose();
+      if (lossTokens !== prepared && lossTokens?.owned) lossTokens.tokens.dispose();
+    }
+  }
+}

@@ -1,0 +1,34 @@
+/**
+ * lens: mechanistic interpretability on TensorFlow.js. The one public entry point.
+ * @example
+ * import { tf, HookedTransformer } from "./src/lens/index";
+ * const model = await HookedTransformer.fromPretrained("path/to/gpt2");
+ * const [logits, cache] = await model.runWithCache("Hello world", { namesFilter: (n) => n.endsWith("hook_pattern") });
+ */
+import * as tf from "@tensorflow/tfjs";
+
+// 1. tfjs itself (the same instance the library uses) and backends
+export { tf };
+export { backendInfo, ensureBackend, setBackend, type BackendInfo, type BackendName } from "./backend";
+
+// 2. models
+export { HookedTransformer, type ForwardOptions, type ForwardResult, type NamesFilter, type ReturnKind } from "./hookedTransformer";
+export { resolveConfig, type ActFn, type TransformerConfig } from "./config";
+export type { FromPretrainedOptions } from "./loading/fromPretrained";
+export type { ModelInput } from "./inputs";
+export { ARCHITECTURES } from "./architectures";
+export type { Architecture } from "./architectures/types";
+export { processWeights, foldLayerNorm, centerWritingWeights, centerUnembed, foldValueBiases, type ProcessingOptions } from "./loading/weightProcessing";
+export { readSafetensors, writeSafetensors, type RawTensor } from "./loading/safetensors";
+export { cachedSnapshot, hfHubCache } from "./loading/modelFolder";
+
+// 3. hooks and cache
+export { getActName, canonicalHookOrder, type HookName } from "./hookNames";
+export type { HookFn, HookContext, FwdHooks, HookTarget } from "./hookPoint";
+export { ActivationCache } from "./activationCache";
+
+// 4. tokenizer
+export { LensTokenizer } from "./tokenizer";
+
+// 5. weights and circuits
+export { FactoredMatrix } from "./factoredMatrix";

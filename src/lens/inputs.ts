@@ -1,0 +1,69 @@
+/** Turning what users pass to `forward` (text, id lists, tensors) into a validated int32 `[batch, pos]` tensor. */
+import * as tf from "@tensorflow/tfjs";
+import type { TransformerConfig } from "./config";
+
+/** Text, a list of texts (padded), token ids (`number[]` or `number[][]`), or an int32 tensor `[pos]` / `[batch, pos]`. */
+export type ModelInput = string | readonly string[] | readonly number[] | readonly (readonly number[])[] | tf.Tensor;
+
+/** Tokens ready for the model; `owned` says whether the caller of `prepareTokens` must dispose them. */
+export interface PreparedTokens {
+  readonly tokens: tf.Tensor2D;
+  readonly owned: boolean;
+}
+
+function checkLength(pos: number, cfg: TransformerConfig): void {
+  if (pos > cfg.nCtx) {
+    throw new Error(`input is ${pos} tokens long but the model's context is nCtx = ${cfg.nCtx}; shorten it, or tokenize with truncate: true`);
+  }
+  if (pos === 0) throw new Error("input has no tokens");
+}
+
+function rangeError(bad: number, cfg: TransformerConfig): Error {
+  return new Error(`token id ${bad} is out of range: ids must be integers in [0, ${cfg.dVocab}) for this model (dVocab = ${cfg.dVocab})`);
+}
+
+/** Validates token ids (integers in [0, dVocab), length ≤ nCtx) and returns them as int32 `[batch, pos]`. */
+export async function prepareTokens(
+  input: ModelInput,
+  cfg: TransformerConfig,
+  tokenize: (texts: string | string[]) => tf.Tensor2D,
+): Promise<PreparedTokens> {
+  if (typeof input === "string" || (Array.isArray(input) && typeof input[0] === "string")) {
+    const tokens = tokenize(input as string | string[]);
+    try {
+      checkLength(tokens.shape[1], cfg);
+    } catch (e) {
+      tokens.dispose();
+      throw e;
+    }
+    return { tokens, owned: true };
+  }
+  if (input instanceof tf.Tensor) {
+    if (input.dtype !== "int32") {
+      throw new Error(`token tensor has dtype ${input.dtype}; pass int32 ids (a float [batch, pos, dModel] residual needs startAtLayer)`);
+    }
+    if (input.rank !== 1 && input.rank !== 2) throw new Error(`token tensor must be [pos] or [batch, pos], got shape [${input.shape}]`);
+    checkLength(input.shape[input.rank - 1], cfg);
+    const [lo, hi] = await Promise.all([tf.tidy(() => input.min()), tf.tidy(() => input.max())].map(async (t) => {
+      const v = (await t.data())[0];
+      t.dispose();
+      return v;
+    }));
+    if (lo < 0) throw rangeError(lo, cfg);
+    if (hi >= cfg.dVocab) throw rangeError(hi, cfg);
+    return input.rank === 1 ? { tokens: input.expandDims(0) as tf.Tensor2D, owned: true } : { tokens: input as tf.Tensor2D, owned: false };
+  }
+  if (!Array.isArray(input)) throw new Error(`unsupported input ${typeof input}; pass text, token ids or an int32 tensor`);
+  const rows = (typeof input[0] === "number" || input.length === 0 ? [input] : input) as readonly (readonly number[])[];
+  const width = rows[0]?.length ?? 0;
+  checkLength(width, cfg);
+  const flat = new Int32Array(rows.length * width);
+  rows.forEach((row, b) => {
+    if (!Array.isArray(row) || row.length !== width) throw new Error(`token rows must all have length ${width}; row ${b} differs (pad them)`);
+    row.forEach((id, p) => {
+      if (!Number.isInteger(id) || id < 0 || id >= cfg.dVocab) throw rangeError(id, cfg);
+      flat[b * width + p] = id;
+    });
+  });
+  return { tokens: tf.tensor2d(flat, [rows.length, width], "int32"), owned: true };
+}

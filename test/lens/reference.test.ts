@@ -1,0 +1,71 @@
+/**
+ * The model against the independent float64 numpy reference (scripts/reference/make_fixtures.py → test/fixtures):
+ * every hook in firing order, logits and loss, for GPT-2 and GPT-NeoX, unprocessed and with TransformerLens's weight
+ * processing, on every tfjs backend available offline (cpu, wasm). Reports the first divergent hook.
+ */
+import { after, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs";
+import { HookedTransformer, setBackend } from "../../src/lens/index";
+import { compareClose, expectAllClose } from "../helpers";
+import { TOLERANCES } from "../tolerances";
+import { FAMILIES, loadReference } from "../fixtures";
+
+const BACKENDS = ["cpu", "wasm"] as const;
+const maxDiffs: string[] = [];
+
+for (const backend of BACKENDS) {
+  for (const family of FAMILIES) {
+    for (const variant of ["raw", "processed"] as const) {
+      describe(`${family} ${variant} on ${backend}`, () => {
+        test("every hook, in firing order, matches the reference", async () => {
+          await setBackend(backend);
+          const ref = await loadReference(family);
+          const load = variant === "raw" ? HookedTransformer.fromPretrainedNoProcessing : HookedTransformer.fromPretrained;
+          const model = await load(ref.folder, { useAttnResult: true });
+          const [logits, cache] = await model.runWithCache(ref.tokens);
+          try {
+            const expectedOrder = [...ref.hookOrder];
+            // attn.hook_result fires between hook_z and hook_attn_out when useAttnResult is on.
+            for (const extra of ref.extraHooks) expectedOrder.splice(expectedOrder.indexOf(extra.replace("hook_result", "hook_z")) + 1, 0, extra);
+            assert.deepEqual(cache.keys(), expectedOrder);
+            let worst = 0;
+            for (const name of expectedOrder) {
+              const actual = cache.get(name);
+              const expected = ref.tensor(`${variant}/${name}`);
+              assert.deepEqual(actual.shape, expected.shape, `${name}: shape`);
+              const r = compareClose(await actual.data(), await expected.data(), TOLERANCES.activations);
+              expected.dispose();
+              assert.ok(r.ok, `first divergence at ${name} (max |Δ| = ${r.maxAbs.toExponential(2)}: ${r.actual} vs ${r.expected})`);
+              worst = Math.max(worst, r.maxAbs);
+            }
+            const expectedLogits = ref.tensor(`${variant}/logits`);
+            const dl = await expectAllClose(logits, expectedLogits, TOLERANCES.logits, "logits");
+            expectedLogits.dispose();
+            maxDiffs.push(`${backend} ${family} ${variant}: activations max |Δ| ${worst.toExponential(2)}, logits ${dl.toExponential(2)}`);
+          } finally {
+            cache.dispose();
+            logits.dispose();
+            model.dispose();
+          }
+        });
+
+        test("loss and per-token loss match the reference", async () => {
+          await setBackend(backend);
+          const ref = await loadReference(family);
+          const load = variant === "raw" ? HookedTransformer.fromPretrainedNoProcessing : HookedTransformer.fromPretrained;
+          const model = await load(ref.folder);
+          const { logits, loss } = await model.forward(ref.tokens, { returnType: "both" });
+          const perToken = await model.forward(ref.tokens, { returnType: "loss", lossPerToken: true });
+          await expectAllClose(loss, ref.values(`${variant}/loss`)[0], TOLERANCES.loss, "loss");
+          await expectAllClose(perToken, ref.values(`${variant}/loss_per_token`), TOLERANCES.loss, "loss per token");
+          assert.deepEqual(perToken.shape, [2, 8]);
+          tf.dispose([logits, loss, perToken]);
+          model.dispose();
+        });
+      });
+    }
+  }
+}
+
+after(() => console.log(`reference max differences:\n  ${maxDiffs.join("\n  ")}`));
