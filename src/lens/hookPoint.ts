@@ -2,6 +2,7 @@
  * The hook registry: the only place forward hooks are stored. A hook point with nothing attached costs one Map lookup.
  */
 import * as tf from "@tensorflow/tfjs";
+import { closestNames } from "./util/closest";
 
 /** What a hook function is told about the point it runs at (TransformerLens's `hook` argument). */
 export interface HookContext {
@@ -45,11 +46,10 @@ export class HookRegistry {
     const names = this.validNames();
     if (typeof target === "function") return names.filter((n) => target(n));
     if (names.includes(target)) return [target];
-    const stem = target.split(".").pop() ?? target;
-    const close = names.filter((n) => n.endsWith(stem)).slice(0, 4);
+    const close = closestNames(target, names);
     throw new Error(
       `unknown hook name "${target}"` +
-        (close.length ? `; did you mean ${close.map((c) => `"${c}"`).join(", ")}?` : "") +
+        (close.length ? `; did you mean ${close.map((c) => `"${c}"`).join(" or ")}?` : ".") +
         ` Use model.hookNames() to list the ${names.length} hook points, or getActName("pattern", 0) to build a name.`,
     );
   }

@@ -48,9 +48,9 @@ export async function loadPretrained(nameOrPath: string, opts: FromPretrainedOpt
   const raw = await readFolderWeights(folder);
   const reader = new CheckpointReader(raw, folder, arch.optionalPrefixes);
   const sd: StateDict = new Map(Object.entries(tf.tidy(() => Object.fromEntries(arch.toStateDict(reader, cfg)))));
-  raw.clear();
   try {
-    const unused = reader.unused(arch.ignoredKeys);
+    const unused = reader.unused(arch.ignoredKeys); // before raw.clear(): the reader reads the same map
+    raw.clear();
     if (unused.length) {
       throw new Error(
         `${folder}: ${unused.length} checkpoint tensor(s) were not used by the ${arch.modelType} converter ` +
