@@ -17,7 +17,7 @@ export interface CacheModel {
 export type Labelled = [tf.Tensor, string[]];
 
 export interface StackOptions {
-  /** Stop at this layer (default nLayers, negatives count from the end). */
+  /** Stop at this layer, 0..nLayers (default nLayers; negatives count from the end of that range, so -1 = nLayers as in TransformerLens). */
   readonly layer?: number;
   /** Take components up to the MLP input of `layer` (adds its attention output / resid_mid). */
   readonly mlpInput?: boolean;
@@ -46,7 +46,7 @@ export class ActivationCache {
 
   private layerOf(layer: number | undefined, def: number): number {
     const l = layer ?? def;
-    const n = l < 0 ? l + this.cfg.nLayers : l;
+    const n = l < 0 ? l + this.cfg.nLayers + 1 : l; // layers 0..nLayers: -1 is nLayers (TL's "layer == -1")
     if (!Number.isInteger(n) || n < 0 || n > this.cfg.nLayers) throw new Error(`layer ${l} is out of range for ${this.cfg.nLayers} layers`);
     return n;
   }
@@ -127,7 +127,8 @@ export class ActivationCache {
   /**
    * The residual stream at each layer up to `layer`: resid_pre of every earlier layer (and resid_mid with `inclMid`),
    * ending with `{layer}_pre` (plus `{layer}_mid` with `mlpInput`), or `final_post` at layer nLayers.
-   * With `applyLn`, each component is normalised by its own LayerNorm scale (the logit lens).
+   * With `applyLn`, at layer nLayers each component is normalised by its own LayerNorm statistics (the logit lens);
+   * at an earlier layer by the cached scale of that layer's ln1 (ln2 with `mlpInput`), as TransformerLens.
    * Returns `[components, ...batchPos, dModel]`, or `[stack, labels]` with `returnLabels`.
    */
   accumulatedResid(opts: StackOptions & { inclMid?: boolean; returnLabels: true }): Labelled;
@@ -146,7 +147,7 @@ export class ActivationCache {
       add("resid_pre", layer, `${layer}_pre`);
       if (opts.mlpInput) add("resid_mid", layer, `${layer}_mid`);
     }
-    const stack = this.finish(parts, labels, { ...opts, layer }, true);
+    const stack = this.finish(parts, labels, { ...opts, layer }, layer === this.cfg.nLayers);
     return opts.returnLabels ? [stack, labels] : stack;
   }
 

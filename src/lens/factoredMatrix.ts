@@ -8,7 +8,7 @@
  * read the factors once (`await data()`), do the small-matrix work in float64 JS, and return float32 tensors.
  */
 import * as tf from "@tensorflow/tfjs";
-import { eigenvaluesGeneral, matmul, qrThin, svdSmall, transpose, type SvdResult } from "./linalg";
+import { eigenvaluesGeneral, matmul, svdProduct, type SvdResult } from "./linalg";
 
 /** The float64 SVD of every batch element, concatenated batch-major (U [nb,m,r], S [nb,r], V [nb,n,r]). */
 interface BatchSvd extends SvdResult {
@@ -39,31 +39,6 @@ function own(t: tf.Tensor, shape: number[]): tf.Tensor {
   const out = tf.tidy(() => tf.broadcastTo(tf.cast(t, "float32"), shape));
   t.dispose();
   return out;
-}
-
-/**
- * SVD of A·B (A m×k, B k×n, row-major) without forming the m×n product: thin QR of A and of Bᵀ (when they are
- * taller than k), SVD of the small core Ra·Rbᵀ, then rotate back. r = min(m, k, n).
- */
-function factoredSvd(a: ArrayLike<number>, b: ArrayLike<number>, m: number, k: number, n: number): SvdResult {
-  const bt = transpose(b, k, n);
-  const left = m > k ? qrThin(a, m, k) : null;
-  const right = n > k ? qrThin(bt, n, k) : null;
-  const p = left ? k : m;
-  const q = right ? k : n;
-  const core = matmul(left ? left.R : a, transpose(right ? right.R : bt, q, k), p, k, q);
-  const c = svdSmall(core, p, q);
-  const r = Math.min(p, q);
-  const U = left ? matmul(left.Q, c.U, m, k, r) : c.U;
-  const V = right ? matmul(right.Q, c.V, n, k, r) : c.V;
-  for (let j = 0; j < r; j++) {
-    let big = 0; // same sign convention as svdSmall: the largest-magnitude entry of each U column is positive
-    for (let i = 0; i < m; i++) if (Math.abs(U[i * r + j]) > Math.abs(big)) big = U[i * r + j];
-    if (big >= 0) continue;
-    for (let i = 0; i < m; i++) U[i * r + j] = -U[i * r + j];
-    for (let i = 0; i < n; i++) V[i * r + j] = -V[i * r + j];
-  }
-  return { U, S: c.S, V };
 }
 
 /** Per batch element, M (rows×r) with column j scaled by S_j^power; `transposed` writes it as r×rows. */
@@ -158,7 +133,7 @@ export class FactoredMatrix {
       const r = Math.min(m, k, n);
       const [U, S, V] = [new Float64Array(nb * m * r), new Float64Array(nb * r), new Float64Array(nb * n * r)];
       for (let i = 0; i < nb; i++) {
-        const res = factoredSvd(a.subarray(i * m * k, (i + 1) * m * k), b.subarray(i * k * n, (i + 1) * k * n), m, k, n);
+        const res = svdProduct(a.subarray(i * m * k, (i + 1) * m * k), b.subarray(i * k * n, (i + 1) * k * n), m, k, n);
         U.set(res.U, i * m * r);
         S.set(res.S, i * r);
         V.set(res.V, i * n * r);

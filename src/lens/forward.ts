@@ -9,6 +9,7 @@ import { layerNorm } from "./components/layerNorm";
 import type { ModelWeights } from "./components/weights";
 import type { TransformerConfig } from "./config";
 import type { HookRegistry } from "./hookPoint";
+import type { Padding } from "./components/attention";
 
 export interface ForwardSpan {
   /** Int32 `[batch, pos]`; required unless `startAtLayer` is set. */
@@ -19,6 +20,17 @@ export interface ForwardSpan {
   readonly startAtLayer?: number;
   /** Stop before this block (exclusive) and return the residual stream, without `ln_final`. */
   readonly stopAtLayer?: number;
+  /** `[batch, pos]` 1 for real tokens, 0 for (left) padding: pads are not attended to and do not count as positions. */
+  readonly attentionMask?: tf.Tensor;
+}
+
+/** Positions and masks for a padded batch (TransformerLens: positions are `cumsum(mask) − 1`, pads get no attention). */
+export function paddingFromMask(attentionMask: tf.Tensor): Padding {
+  const [batch, pos] = attentionMask.shape;
+  const mask = attentionMask.cast("float32");
+  const positions = tf.maximum(tf.cumsum(attentionMask.cast("int32"), 1).sub(tf.scalar(1, "int32")), tf.scalar(0, "int32"));
+  const keyMask = tf.where(mask.greater(0.5), tf.zerosLike(mask), tf.fill(mask.shape, -Infinity)).reshape([batch, 1, 1, pos]);
+  return { positions, mask, keyMask };
 }
 
 /** Normalises a possibly negative layer index against nLayers (Python-style), with a clear error when out of range. */
@@ -31,11 +43,11 @@ export function layerIndex(l: number, cfg: TransformerConfig, what: string): num
 }
 
 /** The residual stream after the embeddings (`hook_embed` + `hook_pos_embed`): `[batch, pos, dModel]`. */
-export function embedTokens(tokens: tf.Tensor2D, w: ModelWeights, cfg: TransformerConfig, hooks: HookRegistry): tf.Tensor {
+export function embedTokens(tokens: tf.Tensor2D, w: ModelWeights, cfg: TransformerConfig, hooks: HookRegistry, pad?: Padding): tf.Tensor {
   const [batch, pos] = tokens.shape;
   const e = hooks.run("hook_embed", embed(tokens, w));
   if (cfg.positionalEmbeddingType !== "standard") return e;
-  return e.add(hooks.run("hook_pos_embed", posEmbed(batch, pos, w)));
+  return e.add(hooks.run("hook_pos_embed", posEmbed(batch, pos, w, pad?.positions, pad?.mask)));
 }
 
 /** `ln_final` (firing its hooks) on `[batch, pos, dModel]`. */
@@ -50,24 +62,26 @@ export function finalLayerNorm(resid: tf.Tensor, w: ModelWeights, cfg: Transform
 export function runModel(w: ModelWeights, cfg: TransformerConfig, hooks: HookRegistry, span: ForwardSpan): tf.Tensor {
   const start = span.startAtLayer === undefined ? 0 : layerIndex(span.startAtLayer, cfg, "startAtLayer");
   const stop = span.stopAtLayer === undefined ? cfg.nLayers : layerIndex(span.stopAtLayer, cfg, "stopAtLayer");
+  const pad = span.attentionMask === undefined ? undefined : paddingFromMask(span.attentionMask);
   let resid: tf.Tensor;
   if (span.startAtLayer !== undefined) {
     if (span.residual === undefined) throw new Error("startAtLayer needs the residual stream [batch, pos, dModel] as input");
     resid = span.residual;
   } else {
     if (span.tokens === undefined) throw new Error("forward needs tokens (or a residual with startAtLayer)");
-    resid = embedTokens(span.tokens, w, cfg, hooks);
+    resid = embedTokens(span.tokens, w, cfg, hooks, pad);
   }
-  for (let l = start; l < stop; l++) resid = block(resid, w, cfg, l, hooks);
+  for (let l = start; l < stop; l++) resid = block(resid, w, cfg, l, hooks, pad);
   if (span.stopAtLayer !== undefined) return resid;
   return unembed(finalLayerNorm(resid, w, cfg, hooks), w);
 }
 
 /**
  * Next-token cross-entropy from logits `[batch, pos, vocab]` and tokens `[batch, pos]`: the mean over
- * batch×(pos−1), or per token `[batch, pos − 1]` (+NLL) when `perToken`.
+ * batch×(pos−1), or per token `[batch, pos − 1]` (+NLL) when `perToken`. With an attention mask, predictions of
+ * padding count 0 and the mean is over real targets only.
  */
-export function lmCrossEntropy(logits: tf.Tensor, tokens: tf.Tensor2D, perToken: boolean): tf.Tensor {
+export function lmCrossEntropy(logits: tf.Tensor, tokens: tf.Tensor2D, perToken: boolean, attentionMask?: tf.Tensor): tf.Tensor {
   return tf.tidy(() => {
     const [batch, pos, vocab] = logits.shape;
     if (pos < 2) throw new Error(`the loss needs at least 2 positions per sequence, got ${pos}`);
@@ -75,7 +89,10 @@ export function lmCrossEntropy(logits: tf.Tensor, tokens: tf.Tensor2D, perToken:
     const logProbs = tf.logSoftmax(logits.slice([0, 0, 0], [batch, pos - 1, vocab]).reshape([n, vocab]), -1);
     const next = tokens.slice([0, 1], [batch, pos - 1]).reshape([n]).cast("int32");
     const flatIndex = tf.range(0, n * vocab, vocab, "int32").add(next);
-    const nll = tf.gather(logProbs.reshape([n * vocab]), flatIndex).neg();
-    return perToken ? nll.reshape([batch, pos - 1]) : nll.mean();
+    let nll = tf.gather(logProbs.reshape([n * vocab]), flatIndex).neg();
+    if (attentionMask === undefined) return perToken ? nll.reshape([batch, pos - 1]) : nll.mean();
+    const keep = attentionMask.slice([0, 1], [batch, pos - 1]).reshape([n]).cast("float32");
+    nll = nll.mul(keep);
+    return perToken ? nll.reshape([batch, pos - 1]) : nll.sum().div(keep.sum());
   });
 }

@@ -10,7 +10,7 @@ import type { TransformerConfig } from "./config";
 import { lmCrossEntropy, runModel } from "./forward";
 import { canonicalHookOrder } from "./hookNames";
 import { HookRegistry, type FwdHooks, type HookFn, type HookTarget } from "./hookPoint";
-import { prepareTokens, type ModelInput } from "./inputs";
+import { leftPaddingMask, maskTensor, prepareTokens, type ModelInput } from "./inputs";
 import { loadPretrained, type FromPretrainedOptions } from "./loading/fromPretrained";
 import * as tok from "./tokenizer";
 import { WeightAccess } from "./weightAccess";
@@ -35,6 +35,11 @@ export interface ForwardOptions<R extends ReturnKind = "logits"> {
   readonly stopAtLayer?: number;
   /** Tokens for the loss when the input is a residual (`startAtLayer`). */
   readonly tokens?: ModelInput;
+  /**
+   * `[batch, pos]`, 1 for real tokens and 0 for padding: pads get no attention and positions start at each row's first
+   * real token. Built automatically for a list of texts with `paddingSide: "left"`.
+   */
+  readonly attentionMask?: tf.Tensor | readonly (readonly number[])[];
 }
 
 /** `namesFilter` of `runWithCache`: a hook name, a list of names, or a predicate. */
@@ -178,6 +183,16 @@ export class HookedTransformer extends WeightAccess {
     return (n) => set.has(n);
   }
 
+  /** The attention mask to use: the caller's, or TransformerLens's automatic one for left-padded text lists. */
+  private async attentionMaskFor(input: ModelInput, opts: ForwardOptions<ReturnKind>, tokens: tf.Tensor2D | undefined): Promise<tf.Tensor2D | undefined> {
+    if (tokens === undefined) return undefined;
+    if (opts.attentionMask !== undefined) return maskTensor(opts.attentionMask, tokens.shape);
+    const textList = Array.isArray(input) && typeof input[0] === "string";
+    if (!textList || opts.paddingSide !== "left" || this.tokenizer === undefined) return undefined;
+    const { padTokenId, bosTokenId } = this.tokenizer;
+    return leftPaddingMask(tokens, padTokenId, (opts.prependBos ?? this.cfg.defaultPrependBos) && bosTokenId === padTokenId);
+  }
+
   /** Validates inputs (async), then runs the forward synchronously with the extra hooks attached only during it. */
   private async run<R extends ReturnKind>(
     input: ModelInput,
@@ -190,6 +205,7 @@ export class HookedTransformer extends WeightAccess {
     const tokenize = (t: string | string[]) => this.toTokens(t, opts);
     const prepared = residualInput ? undefined : await prepareTokens(input, this.cfg, tokenize);
     const lossTokens = opts.tokens !== undefined ? await prepareTokens(opts.tokens, this.cfg, tokenize) : prepared;
+    const mask = await this.attentionMaskFor(input, opts, lossTokens?.tokens);
     const level = ++this.contextLevel;
     try {
       for (const [target, fn] of fwdHooks) this.hooks.add(target, fn, { level });
@@ -206,13 +222,14 @@ export class HookedTransformer extends WeightAccess {
           residual: residualInput ? (input as tf.Tensor) : undefined,
           startAtLayer: opts.startAtLayer,
           stopAtLayer: opts.stopAtLayer,
+          attentionMask: mask,
         });
         if (returnType === "logits" || opts.stopAtLayer !== undefined) {
           if (returnType !== "logits") throw new Error(`returnType "${returnType}" cannot be combined with stopAtLayer (it returns the residual stream)`);
           return out;
         }
         if (lossTokens === undefined) throw new Error("a loss from a residual input (startAtLayer) needs opts.tokens");
-        const loss = lmCrossEntropy(out, lossTokens.tokens, opts.lossPerToken ?? false);
+        const loss = lmCrossEntropy(out, lossTokens.tokens, opts.lossPerToken ?? false, mask);
         return (returnType === "loss" ? loss : { logits: out, loss }) as tf.TensorContainer;
       }) as ForwardResult<R>;
     } catch (e) {
@@ -224,6 +241,7 @@ export class HookedTransformer extends WeightAccess {
       this.contextLevel--;
       if (prepared?.owned) prepared.tokens.dispose();
       if (lossTokens !== prepared && lossTokens?.owned) lossTokens.tokens.dispose();
+      mask?.dispose();
     }
   }
 }

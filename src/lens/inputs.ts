@@ -67,3 +67,30 @@ export async function prepareTokens(
   });
   return { tokens: tf.tensor2d(flat, [rows.length, width], "int32"), owned: true };
 }
+
+/**
+ * TransformerLens's attention mask for left-padded tokens: the leading run of `padId` is masked (0), except its last
+ * token when that is a BOS sharing the pad id (`bosIsPad`). Returns int32 `[batch, pos]`, owned by the caller.
+ */
+export async function leftPaddingMask(tokens: tf.Tensor2D, padId: number, bosIsPad: boolean): Promise<tf.Tensor2D> {
+  const [batch, pos] = tokens.shape;
+  const ids = await tokens.data();
+  const mask = new Int32Array(batch * pos).fill(1);
+  for (let b = 0; b < batch; b++) {
+    let run = 0;
+    while (run < pos && ids[b * pos + run] === padId) run++;
+    if (bosIsPad && run > 0) run--;
+    mask.fill(0, b * pos, b * pos + run);
+  }
+  return tf.tensor2d(mask, [batch, pos], "int32");
+}
+
+/** Converts a user-supplied attention mask to an int32 tensor `[batch, pos]` matching the tokens' shape. */
+export function maskTensor(mask: tf.Tensor | readonly (readonly number[])[], shape: readonly number[]): tf.Tensor2D {
+  const t = mask instanceof tf.Tensor ? mask.cast("int32") : tf.tensor2d(mask.map((r) => [...r]), undefined, "int32");
+  if (!tf.util.arraysEqual(t.shape, [...shape])) {
+    t.dispose();
+    throw new Error(`attentionMask has shape [${mask instanceof tf.Tensor ? mask.shape : t.shape}] but the tokens are [${shape}]; pass one 0/1 entry per token`);
+  }
+  return t as tf.Tensor2D;
+}

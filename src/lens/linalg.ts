@@ -52,20 +52,22 @@ export function transpose(a: ArrayLike<number>, m: number, n: number): Float64Ar
   return t;
 }
 
-/**
- * Thin Householder QR of an m×n matrix with m ≥ n: A = Q·R, Q m×n with orthonormal columns, R n×n upper
- * triangular (diagonal signs are whatever the reflections give). Backward stable; rank-deficient input is fine.
- */
-export function qrThin(a: ArrayLike<number>, m: number, n: number): { Q: Float64Array; R: Float64Array } {
-  checkInput(a, m, n, "qrThin");
-  if (m < n) throw new Error(`qrThin: needs m ≥ n, got ${m}×${n}; factor the transpose instead`);
+/** Householder QR in factored form: reflectors H_k = I − β_k·v_k·v_kᵀ (v_k acting on rows k..m−1) and R. */
+interface Householder {
+  readonly m: number;
+  readonly n: number;
+  readonly vs: Float64Array[];
+  readonly betas: Float64Array;
+  readonly R: Float64Array;
+}
+
+function householder(a: ArrayLike<number>, m: number, n: number): Householder {
   const C = transpose(a, m, n); // column-major working copy: column j is C[j*m .. j*m+m)
   const vs: Float64Array[] = [];
   const betas = new Float64Array(n);
   for (let k = 0; k < n; k++) {
     const v = C.slice(k * m + k, k * m + m);
-    let norm2 = 0;
-    for (let i = 0; i < v.length; i++) norm2 += v[i] * v[i];
+    const norm2 = dot(v, 0, v, 0, v.length);
     const alpha = v[0] >= 0 ? -Math.sqrt(norm2) : Math.sqrt(norm2);
     v[0] -= alpha;
     const vv = norm2 - 2 * alpha * (v[0] + alpha) + alpha * alpha; // |x − αe₁|²
@@ -76,10 +78,51 @@ export function qrThin(a: ArrayLike<number>, m: number, n: number): { Q: Float64
   }
   const R = new Float64Array(n * n);
   for (let i = 0; i < n; i++) for (let j = i; j < n; j++) R[i * n + j] = C[j * m + i];
-  const Qc = new Float64Array(m * n);
-  for (let j = 0; j < n; j++) Qc[j * m + j] = 1;
-  for (let k = n - 1; k >= 0; k--) if (betas[k] !== 0) reflectColumns(Qc, m, vs[k], betas[k], k, k, n);
-  return { Q: transpose(Qc, n, m), R };
+  return { m, n, vs, betas, R };
+}
+
+/** Q·[X; 0] for the n×c row-major X (m×c result); `identity` skips the known-zero work when X = I. */
+function applyQ(h: Householder, X: ArrayLike<number>, c: number, identity = false): Float64Array {
+  const { m, n, vs, betas } = h;
+  const W = new Float64Array(m * c); // column-major
+  for (let i = 0; i < n; i++) for (let j = 0; j < c; j++) W[j * m + i] = X[i * c + j];
+  for (let k = n - 1; k >= 0; k--) if (betas[k] !== 0) reflectColumns(W, m, vs[k], betas[k], k, identity ? k : 0, c);
+  return transpose(W, c, m);
+}
+
+/**
+ * Thin Householder QR of an m×n matrix with m ≥ n: A = Q·R, Q m×n with orthonormal columns, R n×n upper
+ * triangular (diagonal signs are whatever the reflections give). Backward stable; rank-deficient input is fine.
+ */
+export function qrThin(a: ArrayLike<number>, m: number, n: number): { Q: Float64Array; R: Float64Array } {
+  checkInput(a, m, n, "qrThin");
+  if (m < n) throw new Error(`qrThin: needs m ≥ n, got ${m}×${n}; factor the transpose instead`);
+  const h = householder(a, m, n);
+  const eye = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) eye[i * n + i] = 1;
+  return { Q: applyQ(h, eye, n, true), R: h.R };
+}
+
+/**
+ * Thin SVD of the product A·B (A m×k, B k×n, row-major) without forming the m×n matrix: Householder QR of A
+ * and of Bᵀ where they are taller than k, SVD (svdSmall) of the small core R_A·R_Bᵀ, then the reflections are
+ * applied to its singular vectors. r = min(m, k, n); same conventions as svdSmall.
+ */
+export function svdProduct(a: ArrayLike<number>, b: ArrayLike<number>, m: number, k: number, n: number): SvdResult {
+  checkInput(a, m, k, "svdProduct");
+  checkInput(b, k, n, "svdProduct");
+  const bt = transpose(b, k, n);
+  const left = m > k ? householder(a, m, k) : null;
+  const right = n > k ? householder(bt, n, k) : null;
+  const p = left ? k : m;
+  const q = right ? k : n;
+  const core = matmul(left ? left.R : a, transpose(right ? right.R : bt, q, k), p, k, q);
+  const c = svdSmall(core, p, q);
+  const r = Math.min(p, q);
+  const U = left ? applyQ(left, c.U, r) : c.U;
+  const V = right ? applyQ(right, c.V, r) : c.V;
+  for (let j = 0; j < r; j++) fixSign(U, V, m, n, r, j);
+  return { U, S: c.S, V };
 }
 
 /** Applies (I − β·v·vᵀ), v acting on rows k..m−1, to columns j0..j1−1 of a column-major matrix with m rows. */
@@ -129,17 +172,9 @@ export function svdSmall(a: ArrayLike<number>, m: number, n: number): SvdResult 
     for (let j = 0; j < r; j++) fixSign(U, V, m, n, r, j);
     return { U, S: t.S, V };
   }
-  let Q: Float64Array | null = null;
-  let rows = m;
-  let work: ArrayLike<number> = a;
-  if (m > n) {
-    const qr = qrThin(a, m, n);
-    Q = qr.Q;
-    work = qr.R;
-    rows = n;
-  }
-  // Column-major copies: column j of G is G[j*rows .. j*rows+rows).
-  const G = transpose(work, rows, n);
+  const qr = m > n ? householder(a, m, n) : null;
+  const rows = qr ? n : m;
+  const G = transpose(qr ? qr.R : a, rows, n); // column-major: column j of G is G[j*rows .. j*rows+rows)
   const Vc = new Float64Array(n * n);
   for (let j = 0; j < n; j++) Vc[j * n + j] = 1;
   const norm2 = new Float64Array(n); // squared column norms, exact at each sweep start, then updated per rotation
@@ -180,7 +215,7 @@ export function svdSmall(a: ArrayLike<number>, m: number, n: number): SvdResult 
     else deficient.push(j);
   });
   completeOrthonormal(Ur, rows, n, deficient);
-  const U = Q ? matmul(Q, Ur, m, n, n) : Ur;
+  const U = qr ? applyQ(qr, Ur, n) : Ur;
   for (let j = 0; j < n; j++) fixSign(U, V, m, n, n, j);
   return { U, S, V };
 }

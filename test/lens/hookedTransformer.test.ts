@@ -38,7 +38,7 @@ for (const family of FAMILIES) {
         for (let i = 0; i < b * h * q; i++) {
           let sum = 0;
           for (let j = 0; j < k; j++) {
-            const x = v[i * k + j];
+            const x: number = v[i * k + j];
             if (j > i % q) assert.equal(x, 0, "attention above the diagonal");
             sum += x;
           }
@@ -154,6 +154,23 @@ for (const family of FAMILIES) {
       await assert.rejects(model.forward(tokens, { stopAtLayer: 1, returnType: "loss" }), /stopAtLayer/);
       tf.dispose([logits, resid, resumed, loss, full, embedOnly]);
       cache.dispose();
+    });
+
+    test("left padding with an attention mask gives the unpadded logits and loss at real positions", async () => {
+      const real = tokens[1].slice(0, 6);
+      const padded = [tokens[0], [7, 7, 7, ...real]];
+      const attentionMask = [Array(9).fill(1), [0, 0, 0, 1, 1, 1, 1, 1, 1]];
+      const both = await model.forward(padded, { attentionMask });
+      const alone = await model.forward([real]);
+      const first = await model.forward([tokens[0]]);
+      const rows = tf.tidy(() => [both.slice([1, 3, 0], [1, 6, -1]), both.slice([0, 0, 0], [1, 9, -1])]);
+      await expectAllClose(rows[0], alone, TOLERANCES.float32Invariant, "left-padded row");
+      await expectAllClose(rows[1], first, TOLERANCES.float32Invariant, "unpadded row in the same batch");
+      const lossPadded = await model.forward(padded, { attentionMask, returnType: "loss", lossPerToken: true });
+      const lossAlone = await model.forward([real], { returnType: "loss", lossPerToken: true });
+      const tail = tf.tidy(() => lossPadded.slice([1, 3], [1, 5]));
+      await expectAllClose(tail, lossAlone, TOLERANCES.float32Invariant, "per-token loss of the padded row");
+      tf.dispose([both, alone, first, ...rows, lossPadded, lossAlone, tail]);
     });
 
     test("tf.memory().numTensors is unchanged over many rounds of forward, runWithHooks and runWithCache", async () => {

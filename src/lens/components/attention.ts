@@ -10,6 +10,16 @@ import type { HookRegistry } from "../hookPoint";
 import { applyRotary } from "./rotary";
 import type { ModelWeights } from "./weights";
 
+/** Attention-mask data for padded batches (see `forward.ts`). */
+export interface Padding {
+  /** int32 `[batch, pos]`: each token's position, counting from the row's first real token. */
+  readonly positions: tf.Tensor;
+  /** float `[batch, pos]`: 1 for real tokens, 0 for padding. */
+  readonly mask: tf.Tensor;
+  /** Additive key mask `[batch, 1, 1, pos]`: 0 for real tokens, −∞ for padding. */
+  readonly keyMask: tf.Tensor;
+}
+
 /** `[dModel, 3·nHeads·dHead]` fused Q|K|V projection and its `[3·nHeads·dHead]` bias, built once from W_Q/W_K/W_V. */
 function fusedQkv(w: ModelWeights, cfg: TransformerConfig, p: string): { W: tf.Tensor; b: tf.Tensor } {
   const width = cfg.nHeads * cfg.dHead;
@@ -32,7 +42,7 @@ function causalMask(w: ModelWeights, cfg: TransformerConfig, pos: number): tf.Te
 }
 
 /** `x` is the LayerNorm output `[batch, pos, dModel]`; returns the attention output before `hook_attn_out`. */
-export function attention(x: tf.Tensor, w: ModelWeights, cfg: TransformerConfig, layer: number, hooks: HookRegistry): tf.Tensor {
+export function attention(x: tf.Tensor, w: ModelWeights, cfg: TransformerConfig, layer: number, hooks: HookRegistry, pad?: Padding): tf.Tensor {
   const [batch, pos, dModel] = x.shape;
   const { nHeads, dHead } = cfg;
   const width = nHeads * dHead;
@@ -44,13 +54,16 @@ export function attention(x: tf.Tensor, w: ModelWeights, cfg: TransformerConfig,
   let k = hooks.run(`${p}.hook_k`, part(1));
   const v = hooks.run(`${p}.hook_v`, part(2));
   if (cfg.positionalEmbeddingType === "rotary") {
-    q = hooks.run(`${p}.hook_rot_q`, applyRotary(q, cfg, w));
-    k = hooks.run(`${p}.hook_rot_k`, applyRotary(k, cfg, w));
+    q = hooks.run(`${p}.hook_rot_q`, applyRotary(q, cfg, w, pad?.positions));
+    k = hooks.run(`${p}.hook_rot_k`, applyRotary(k, cfg, w, pad?.positions));
   }
   const heads = (t: tf.Tensor) => t.transpose([0, 2, 1, 3]); // [batch, head, pos, dHead]
   const raw = tf.matMul(heads(q), heads(k), false, true).div(cfg.attnScale);
-  const scores = hooks.run(`${p}.hook_attn_scores`, raw.add(causalMask(w, cfg, pos)));
-  const pattern = hooks.run(`${p}.hook_pattern`, tf.softmax(scores, -1));
+  const masked = raw.add(causalMask(w, cfg, pos));
+  const scores = hooks.run(`${p}.hook_attn_scores`, pad ? masked.add(pad.keyMask) : masked);
+  const probs = tf.softmax(scores, -1);
+  // A pad query with only pad keys has an all −∞ row: its softmax is NaN, set to 0 (TransformerLens does the same).
+  const pattern = hooks.run(`${p}.hook_pattern`, pad ? tf.where(tf.isNaN(probs), tf.zerosLike(probs), probs) : probs);
   const z = hooks.run(`${p}.hook_z`, tf.matMul(pattern, heads(v)).transpose([0, 2, 1, 3]));
   const b_O = w.get(`${p}.b_O`);
   if (cfg.useAttnResult) {

@@ -24,8 +24,11 @@ function tables(cfg: TransformerConfig): { cos: Float32Array; sin: Float32Array 
   return { cos, sin };
 }
 
-/** Rotates `x` `[batch, pos, head, dHead]` for positions `0..pos)`. */
-export function applyRotary(x: tf.Tensor, cfg: TransformerConfig, w: ModelWeights): tf.Tensor {
+/**
+ * Rotates `x` `[batch, pos, head, dHead]` for positions `0..pos)`, or for explicit int32 `positions` `[batch, pos]`
+ * (left-padded batches, where each row's first real token is position 0).
+ */
+export function applyRotary(x: tf.Tensor, cfg: TransformerConfig, w: ModelWeights, positions?: tf.Tensor): tf.Tensor {
   const [batch, pos, nHeads, dHead] = x.shape;
   const rd = cfg.rotaryDim;
   const half = rd / 2;
@@ -33,8 +36,10 @@ export function applyRotary(x: tf.Tensor, cfg: TransformerConfig, w: ModelWeight
   let t: ReturnType<typeof tables> | undefined;
   const cosAll = w.derived("rotary.cos", () => tf.tensor2d((t ??= tables(cfg)).cos, shape));
   const sinAll = w.derived("rotary.sin", () => tf.tensor2d((t ??= tables(cfg)).sin, shape));
-  const cos = cosAll.slice([0, 0], [pos, rd]).reshape([1, pos, 1, rd]);
-  const sin = sinAll.slice([0, 0], [pos, rd]).reshape([1, pos, 1, rd]);
+  const at = (table: tf.Tensor) =>
+    positions === undefined ? table.slice([0, 0], [pos, rd]).reshape([1, pos, 1, rd]) : tf.gather(table, positions).reshape([batch, pos, 1, rd]);
+  const cos = at(cosAll);
+  const sin = at(sinAll);
   const xr = rd === dHead ? x : x.slice([0, 0, 0, 0], [batch, pos, nHeads, rd]);
   const x1 = xr.slice([0, 0, 0, 0], [batch, pos, nHeads, half]);
   const x2 = xr.slice([0, 0, 0, half], [batch, pos, nHeads, half]);

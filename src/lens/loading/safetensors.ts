@@ -68,9 +68,9 @@ function parseHeader(file: string, json: string, dataSize: number): Map<string, 
   const entries = new Map<string, HeaderEntry>();
   for (const [name, v] of Object.entries(raw as Record<string, unknown>)) {
     if (name === "__metadata__") continue;
-    const e = v as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+    const e = (typeof v === "object" && v !== null ? v : {}) as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     const bad = (why: string) => new Error(`${file}: tensor "${name}" ${why}; the file is corrupt or truncated — download it again`);
-    if (typeof e.dtype !== "string" || !(e.dtype in BYTES)) throw bad(`has unsupported dtype ${JSON.stringify(e.dtype)} (supported: ${Object.keys(BYTES).join(", ")})`);
+    if (typeof e.dtype !== "string" || !Object.hasOwn(BYTES, e.dtype)) throw bad(`has unsupported dtype ${JSON.stringify(e.dtype)} (supported: ${Object.keys(BYTES).join(", ")})`);
     if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isInteger(d) && d >= 0)) throw bad(`has an invalid shape ${JSON.stringify(e.shape)}`);
     const off = e.data_offsets;
     if (!Array.isArray(off) || off.length !== 2 || !off.every((o) => Number.isInteger(o) && o >= 0) || off[0] > off[1]) {
