@@ -89,5 +89,7 @@ export async function ensureBackend(): Promise<BackendInfo> {
 
 /** The backend in use and how it was chosen (before any selection: tfjs's default, chosen by "tfjs"). */
 export function backendInfo(): BackendInfo {
-  return info ?? { name: tf.getBackend(), chosenBy: "tfjs default", skipped: [] };
+  const name = tf.getBackend();
+  if (info === undefined) return { name, chosenBy: "tfjs default", skipped: [] };
+  return info.name === name ? info : { name, chosenBy: "tf.setBackend (outside lens)", skipped: [] };
 }
