@@ -47,7 +47,9 @@ export function embedTokens(tokens: tf.Tensor2D, w: ModelWeights, cfg: Transform
   const [batch, pos] = tokens.shape;
   const e = hooks.run("hook_embed", embed(tokens, w));
   if (cfg.positionalEmbeddingType !== "standard") return e;
-  return e.add(hooks.run("hook_pos_embed", posEmbed(batch, pos, w, pad?.positions, pad?.mask)));
+  // Without a hook or padding, W_pos is broadcast over the batch instead of materialised [batch, pos, dModel].
+  const hooked = hooks.has("hook_pos_embed") || pad !== undefined;
+  return e.add(hooks.run("hook_pos_embed", posEmbed(hooked ? batch : undefined, pos, w, pad?.positions, pad?.mask)));
 }
 
 /** `ln_final` (firing its hooks) on `[batch, pos, dModel]`. */
