@@ -203,22 +203,18 @@ export class HookedTransformer extends WeightAccess {
     const returnType = opts.returnType ?? "logits";
     const residualInput = opts.startAtLayer !== undefined && input instanceof tf.Tensor && input.dtype === "float32";
     const tokenize = (t: string | string[]) => this.toTokens(t, opts);
-    const prepared = residualInput ? undefined : await prepareTokens(input, this.cfg, tokenize);
-    const lossTokens = opts.tokens !== undefined ? await prepareTokens(opts.tokens, this.cfg, tokenize) : prepared;
-    const mask = await this.attentionMaskFor(input, opts, lossTokens?.tokens);
-    const level = ++this.contextLevel;
+    const owned: tf.Tensor[] = []; // tensors made here for this call, freed however it ends
+    const own = <T extends tf.Tensor | undefined>(p: { tokens: T; owned: boolean } | undefined) => {
+      if (p?.owned && p.tokens) owned.push(p.tokens);
+      return p?.tokens;
+    };
     try {
-      for (const [target, fn] of fwdHooks) this.hooks.add(target, fn, { level });
-      if (caching) {
-        const cacheHook: HookFn = (act, hook) => {
-          caching.store.get(hook.name)?.dispose();
-          caching.store.set(hook.name, tf.keep(act.clone()));
-        };
-        this.hooks.add(caching.filter, cacheHook, { level });
-      }
-      return tf.tidy(() => {
+      const tokens = residualInput ? undefined : own(await prepareTokens(input, this.cfg, tokenize));
+      const lossTokens = opts.tokens === undefined ? tokens : own(await prepareTokens(opts.tokens, this.cfg, tokenize));
+      const mask = own({ tokens: await this.attentionMaskFor(input, opts, lossTokens), owned: true });
+      return this.runHooked(fwdHooks, caching, () => {
         const out = runModel(this.weights, this.cfg, this.hooks, {
-          tokens: prepared?.tokens,
+          tokens,
           residual: residualInput ? (input as tf.Tensor) : undefined,
           startAtLayer: opts.startAtLayer,
           stopAtLayer: opts.stopAtLayer,
@@ -229,9 +225,34 @@ export class HookedTransformer extends WeightAccess {
           return out;
         }
         if (lossTokens === undefined) throw new Error("a loss from a residual input (startAtLayer) needs opts.tokens");
-        const loss = lmCrossEntropy(out, lossTokens.tokens, opts.lossPerToken ?? false, mask);
-        return (returnType === "loss" ? loss : { logits: out, loss }) as tf.TensorContainer;
+        const loss = lmCrossEntropy(out, lossTokens, opts.lossPerToken ?? false, mask);
+        return returnType === "loss" ? loss : { logits: out, loss };
       }) as ForwardResult<R>;
+    } finally {
+      tf.dispose(owned);
+    }
+  }
+
+  /**
+   * Runs `compute` in one `tf.tidy` with `fwdHooks` (and the caching hook) attached only for its duration: the
+   * compute is synchronous, so concurrent async calls never see each other's hooks.
+   */
+  private runHooked<T extends tf.TensorContainer>(
+    fwdHooks: FwdHooks,
+    caching: { store: Map<string, tf.Tensor>; filter: (name: string) => boolean } | undefined,
+    compute: () => T,
+  ): T {
+    const level = ++this.contextLevel;
+    try {
+      for (const [target, fn] of fwdHooks) this.hooks.add(target, fn, { level });
+      if (caching) {
+        const cacheHook: HookFn = (act, hook) => {
+          caching.store.get(hook.name)?.dispose();
+          caching.store.set(hook.name, tf.keep(act.clone()));
+        };
+        this.hooks.add(caching.filter, cacheHook, { level });
+      }
+      return tf.tidy(compute);
     } catch (e) {
       if (caching) for (const t of caching.store.values()) t.dispose();
       caching?.store.clear();
@@ -239,9 +260,6 @@ export class HookedTransformer extends WeightAccess {
     } finally {
       this.hooks.reset({ level });
       this.contextLevel--;
-      if (prepared?.owned) prepared.tokens.dispose();
-      if (lossTokens !== prepared && lossTokens?.owned) lossTokens.tokens.dispose();
-      mask?.dispose();
     }
   }
 }

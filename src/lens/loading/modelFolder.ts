@@ -65,13 +65,19 @@ export async function readFolderWeights(folder: string): Promise<Map<string, Raw
   const indexFile = path.join(folder, "model.safetensors.index.json");
   if (!existsSync(indexFile)) {
     const bin = existsSync(path.join(folder, "pytorch_model.bin")) ? " (pytorch_model.bin is not supported: convert it to safetensors)" : "";
-    throw new Error(`${folder} has neither model.safetensors nor model.safetensors.index.json${bin}`);
+    throw new Error(
+      `${folder} has neither model.safetensors nor model.safetensors.index.json${bin}; ` +
+        `download the model's weights into it (model.safetensors, or model.safetensors.index.json and every shard it lists)`,
+    );
   }
   const index = await readJson(indexFile);
   const map = index.weight_map as Record<string, string> | undefined;
   if (typeof map !== "object" || map === null) throw new Error(`${indexFile} has no "weight_map" object`);
   const out = new Map<string, RawTensor>();
   for (const shard of [...new Set(Object.values(map))]) {
+    if (!existsSync(path.join(folder, shard))) {
+      throw new Error(`${indexFile} lists shard ${shard}, which is not in ${folder}; download it (every shard the index lists is needed)`);
+    }
     const wanted = (name: string) => map[name] === shard;
     for (const [k, v] of await readSafetensors(path.join(folder, shard), wanted)) out.set(k, v);
   }
