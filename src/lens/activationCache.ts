@@ -215,7 +215,9 @@ export class ActivationCache {
       let s = rows.length ? tf.concat(rows, 0) : tf.zeros([0, ...this.get("hook_embed").shape]);
       if (opts.inclRemainder) {
         const resid = layer === this.cfg.nLayers ? this.get("resid_post", layer - 1) : this.get("resid_pre", layer);
-        s = tf.concat([s, resid.sub(s.sum(0)).expandDims(0)], 0);
+        // no heads (layer 0): the remainder is the residual itself (tfjs-wasm's sum over an empty axis is garbage)
+        const rest = rows.length ? resid.sub(s.sum(0)) : resid;
+        s = tf.concat([s, rest.expandDims(0)], 0);
         labels.push("remainder");
       }
       return opts.applyLn ? this.applyLnToStack(s, { layer, mlpInput: opts.mlpInput }) : s;
