@@ -228,15 +228,22 @@ export class ActivationCache {
   /**
    * Centres each component over dModel and divides by the LayerNorm scale that reads the residual at `layer`
    * (`ln_final` at nLayers, else `blocks.{layer}.ln1`, or `ln2` with `mlpInput`), taken from the cache — or recomputed
-   * from each component itself with `recomputeLn` (the logit lens). Weights and biases of the LayerNorm are not applied.
+   * from each component itself with `recomputeLn` (the logit lens: the LayerNorm is re-run on each component, with its
+   * weight and bias on unprocessed models). With the cached scale, the LayerNorm's weight and bias are not applied.
    * `stack` is `[components, ...batchPos, dModel]`; returns a new tensor.
    */
   applyLnToStack(stack: tf.Tensor, opts: { layer?: number; mlpInput?: boolean; recomputeLn?: boolean } = {}): tf.Tensor {
     const layer = this.layerOf(opts.layer, this.cfg.nLayers);
     return tf.tidy(() => {
       const centred = stack.sub(stack.mean(-1, true));
-      if (opts.recomputeLn) return centred.div(centred.square().mean(-1, true).add(this.cfg.eps).sqrt());
-      const scaleName = layer === this.cfg.nLayers ? "ln_final.hook_scale" : `blocks.${layer}.${opts.mlpInput ? "ln2" : "ln1"}.hook_scale`;
+      const ln = layer === this.cfg.nLayers ? "ln_final" : `blocks.${layer}.${opts.mlpInput ? "ln2" : "ln1"}`;
+      if (opts.recomputeLn) {
+        // Re-run the LayerNorm module on each component, with its weight and bias when it has them (unprocessed models).
+        const normalized = centred.div(centred.square().mean(-1, true).add(this.cfg.eps).sqrt());
+        if (this.cfg.normalizationType !== "LN") return normalized;
+        return normalized.mul(this.model.param(`${ln}.w`)).add(this.model.param(`${ln}.b`));
+      }
+      const scaleName = `${ln}.hook_scale`;
       return centred.div(this.get(scaleName));
     });
   }
