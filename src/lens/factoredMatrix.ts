@@ -8,7 +8,8 @@
  * read the factors once (`await data()`), do the small-matrix work in float64 JS, and return float32 tensors.
  */
 import * as tf from "@tensorflow/tfjs";
-import { eigenvaluesGeneral, matmul, svdProduct, type SvdResult } from "./linalg";
+import { eigenvaluesGeneral } from "./eigen";
+import { matmul, svdProduct, type SvdResult } from "./linalg";
 
 /** The float64 SVD of every batch element, concatenated batch-major (U [nb,m,r], S [nb,r], V [nb,n,r]). */
 interface BatchSvd extends SvdResult {

@@ -2,7 +2,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { FactoredMatrix } from "../../src/lens/factoredMatrix";
-import { eigenvaluesGeneral, svdSmall } from "../../src/lens/linalg";
+import { eigenvaluesGeneral } from "../../src/lens/eigen";
+import { svdSmall } from "../../src/lens/linalg";
 import { expectAllClose } from "../helpers";
 import { TOLERANCES } from "../tolerances";
 

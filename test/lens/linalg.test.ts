@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { eigenvaluesGeneral, qrThin, svdSmall } from "../../src/lens/linalg";
+import { eigenvaluesGeneral } from "../../src/lens/eigen";
+import { qrThin, svdProduct, svdSmall } from "../../src/lens/linalg";
 import { expectAllClose } from "../helpers";
 import { TOLERANCES } from "../tolerances";
 
@@ -141,6 +142,28 @@ test("svdSmall: rank-deficient and zero matrices keep orthonormal U and V", asyn
   assert.throws(() => svdSmall([1, NaN, 3, 4], 2, 2), /non-finite/);
 });
 
+test("svdProduct: SVD of A·B without forming it equals svdSmall of the product", async () => {
+  // [m, k, n]: tall-thin factors (OV-like), inner dim larger than both outer dims, one outer dim ≤ k, rank-deficient A.
+  const lowRankA = mm(randomMatrix(12, 2, 70), randomMatrix(2, 4, 71), 12, 2, 4);
+  const cases: [Float64Array, Float64Array, number, number, number, string][] = [
+    [randomMatrix(30, 5, 72), randomMatrix(5, 25, 73), 30, 5, 25, "30·5·25"],
+    [randomMatrix(4, 9, 74), randomMatrix(9, 6, 75), 4, 9, 6, "4·9·6"],
+    [randomMatrix(3, 5, 76), randomMatrix(5, 11, 77), 3, 5, 11, "3·5·11"],
+    [lowRankA, randomMatrix(4, 10, 78), 12, 4, 10, "rank-2 A"],
+  ];
+  for (const [a, b, m, k, n, label] of cases) {
+    const p = mm(a, b, m, k, n);
+    const r = Math.min(m, k, n);
+    const got = svdProduct(a, b, m, k, n);
+    assert.deepEqual([got.U.length, got.S.length, got.V.length], [m * r, r, n * r], `${label}: sizes`);
+    await expectAllClose(got.S, svdSmall(p, m, n).S.subarray(0, r), TOL, `${label}: S`);
+    const US = Float64Array.from(got.U, (x, i) => x * got.S[i % r]);
+    await expectAllClose(mm(US, tr(got.V, n, r), m, r, n), p, TOL, `${label}: U·diag(S)·Vᵀ`);
+    await expectAllClose(mm(tr(got.U, m, r), got.U, r, m, r), eye(r), TOL, `${label}: UᵀU`);
+    await expectAllClose(mm(tr(got.V, n, r), got.V, r, n, r), eye(r), TOL, `${label}: VᵀV`);
+  }
+});
+
 function sortKey(re: ArrayLike<number>, im: ArrayLike<number>): [number, number][] {
   return Array.from(re, (r, i): [number, number] => [r, im[i]]).sort(
     (x, y) => Math.hypot(...y) - Math.hypot(...x) || y[0] - x[0] || y[1] - x[1],
@@ -244,7 +267,8 @@ test("eigenvaluesGeneral: defective Jordan block and a badly scaled similarity",
   for (const i of cluster) assert.ok(Math.hypot(re[i] - 2, im[i]) < 1e-2, `clustered λ_${i} = ${re[i]} + ${im[i]}i`);
   await expectAllClose(cluster.reduce((s, i) => s + re[i], 0) / 4, 2, TOL, "cluster mean");
   assert.ok(Math.abs(re[5] + 1) < 1e-9, `λ₅ = ${re[5]}`);
-  // D·C·D⁻¹ with D = diag(10^0..10^7): entries span 14 orders of magnitude; balancing recovers C's roots.
+  // D·(Q·C·Qᵀ)·D⁻¹ with C the companion matrix of known roots and D = diag(1e-7, 1e-5, ..., 1e7): entries span
+  // 28 orders of magnitude, so without balancing the errors are ~ε·1e14 ≈ 1e-2.
   const m = 8;
   const c = new Float64Array(m * m);
   const roots = [4, -3, 2.5, 2, -1.5, 1, 0.5, 0.25]; // companion of Π(x − r), built via the recurrence below
@@ -252,7 +276,9 @@ test("eigenvaluesGeneral: defective Jordan block and a badly scaled similarity",
   for (const r of roots) coef = [...coef, 0].map((v, i) => v - (i > 0 ? r * coef[i - 1] : 0));
   for (let i = 1; i < m; i++) c[i * m + i - 1] = 1;
   for (let i = 0; i < m; i++) c[i * m + m - 1] = -coef[m - i];
-  const scaled = Float64Array.from(c, (v, k) => (v * 10 ** Math.floor(k / m)) / 10 ** (k % m));
+  const q2 = orthogonal(m, 62);
+  const dense = mm(mm(q2, c, m, m, m), tr(q2, m, m), m, m, m);
+  const scaled = Float64Array.from(dense, (v, k) => (v * 10 ** (2 * Math.floor(k / m) - 7)) / 10 ** (2 * (k % m) - 7));
   await expectEigen(scaled, m, roots.map((r): [number, number] => [r, 0]), TOL, "badly scaled");
 });
 
