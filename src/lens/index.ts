@@ -32,3 +32,13 @@ export { LensTokenizer } from "./tokenizer";
 
 // 5. weights and circuits
 export { FactoredMatrix } from "./factoredMatrix";
+
+// 6. visualisation: plotly figures, notebook display, HTML viewers, saving
+export {
+  imshow, line, scatter, bar, histogram, show, displayBundle, inNotebook, resendPlotly,
+  attentionHeads, attentionPattern, coloredTokens, coloredTokensMulti, topkTokens,
+  saveHtml, savePng, pageHtml, figureHtml, tokenLabels, findChromium,
+  type PlotlyFigure, type PlotlyTrace, type HtmlView, type Values, type DisplayBundle, type ImshowOptions,
+  type LineOptions, type ScatterOptions, type BarOptions, type HistogramOptions, type AttentionHeadsOptions,
+  type ColoredTokensOptions, type ColoredTokensMultiOptions, type TopkOptions, type SavePngOptions,
+} from "./viz/index";

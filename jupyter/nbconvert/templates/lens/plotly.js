@@ -1,0 +1,1 @@
+../../../../node_modules/plotly.js-dist/plotly.js

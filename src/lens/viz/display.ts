@@ -1,0 +1,104 @@
+/**
+ * Showing figures and views in a notebook. This is the only module that knows about tslab (the TypeScript Jupyter
+ * kernel); nothing else imports it. In plain Node, show() prints a one-line summary.
+ *
+ * A figure is sent as one display_data bundle with three forms, and the frontend picks the richest it can render:
+ * - application/vnd.plotly.v1+json: drawn by a plotly renderer (JupyterLab with a plotly extension, VS Code);
+ * - text/html: a div and a script calling window.Plotly (classic Notebook, JupyterLab without an extension,
+ *   nbconvert HTML); plotly.js itself is sent once per kernel session, inlined from plotly.js-dist (no CDN);
+ * - text/plain: a one-line summary.
+ */
+import { figureHtml, figureSummary, plotlyJs, plotlyLoaderHtml, DEFAULT_CONFIG } from "./html";
+import { isFigure, isView, type HtmlView, type PlotlyFigure } from "./types";
+
+/** The mime bundle and metadata of one display_data message. */
+export interface DisplayBundle {
+  data: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+}
+
+/** Output metadata that marks the plotly.js loader (the nbconvert template drops it: the page head has plotly.js). */
+export const LOADER_METADATA = { lens: { plotlyLoader: true } } as const;
+
+type WriteDisplayData = (msg: { data: Record<string, unknown>; metadata: Record<string, unknown>; transient: Record<string, unknown> }, update: boolean) => void;
+
+/**
+ * tslab's display writer when this process is a tslab kernel executing a cell, else undefined. Found through
+ * require.cache, so plain Node never loads tslab, and the kernel's own copy of tslab is used (not another one
+ * resolved from here).
+ */
+function tslabWriter(): WriteDisplayData | undefined {
+  if (typeof require === "undefined" || !require.cache) return undefined;
+  for (const key of Object.keys(require.cache)) {
+    if (!/[\\/]tslab[\\/]dist[\\/]jupyter\.js$/.test(key)) continue;
+    const w = (require.cache[key]?.exports as { lastWriteDisplayData?: WriteDisplayData | null } | undefined)?.lastWriteDisplayData;
+    if (typeof w === "function") return w;
+  }
+  return undefined;
+}
+
+/** True when running inside a tslab kernel (show() then sends display_data messages). */
+export function inNotebook(): boolean {
+  return tslabWriter() !== undefined;
+}
+
+/** The display bundle of a figure (plotly JSON + HTML fallback + text) or of a view (HTML + text). */
+export function displayBundle(item: PlotlyFigure | HtmlView): DisplayBundle {
+  if (isFigure(item)) {
+    const config = { ...DEFAULT_CONFIG, ...(item.config ?? {}) };
+    return {
+      data: {
+        "application/vnd.plotly.v1+json": { data: item.data, layout: item.layout, config },
+        "text/html": figureHtml(item),
+        "text/plain": figureSummary(item),
+      },
+      metadata: {},
+    };
+  }
+  if (isView(item)) return { data: { "text/html": item.html, "text/plain": item.text }, metadata: {} };
+  throw new Error("show: expected a plotly figure ({data, layout}) or a lens view (from attentionHeads, coloredTokens, …)");
+}
+
+/** The display bundle that defines window.Plotly in the notebook page (sent before the first figure). */
+export function loaderBundle(): DisplayBundle {
+  return {
+    data: { "text/html": plotlyLoaderHtml(), "text/plain": `<plotly.js ${plotlyJs().version} loaded offline by lens>` },
+    metadata: { ...LOADER_METADATA },
+  };
+}
+
+/** Kept on globalThis so that re-running the import cell (tslab recompiles the module) does not resend plotly.js. */
+const SENT = Symbol.for("lens.viz.plotlyLoaderSent");
+const state = globalThis as unknown as Record<symbol, boolean | undefined>;
+
+/** Options for {@link show}. */
+export interface ShowOptions {
+  /** Outside a notebook, do not print the summary line. */
+  quiet?: boolean;
+}
+
+/**
+ * Displays a figure or view. In a tslab notebook it sends one display_data bundle (and, before the first figure of the
+ * kernel session, the plotly.js loader). In plain Node it prints the text/plain summary line (unless quiet). Returns
+ * nothing, so that a cell ending in show(...) does not echo the bundle; displayBundle(item) gives the bundle.
+ * @example
+ * show(await imshow(pattern, { x: tokens, y: tokens }));
+ */
+export function show(item: PlotlyFigure | HtmlView, opts: ShowOptions = {}): void {
+  const bundle = displayBundle(item);
+  const write = tslabWriter();
+  if (!write) {
+    if (!opts.quiet) console.log(String(bundle.data["text/plain"]));
+    return;
+  }
+  if (isFigure(item) && !state[SENT]) {
+    write({ ...loaderBundle(), transient: {} }, false);
+    state[SENT] = true;
+  }
+  write({ ...bundle, transient: {} }, false);
+}
+
+/** Makes the next show() of a figure send plotly.js again (e.g. after the cell that carried it was cleared). */
+export function resendPlotly(): void {
+  state[SENT] = false;
+}
