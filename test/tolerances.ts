@@ -19,6 +19,15 @@ export const TOLERANCES = {
   float32Invariant: { atol: 1e-4, rtol: 1e-4 },
   /** Operations that should be bit-for-bit identical in float32 (same ops, same order). */
   exact: { atol: 0, rtol: 0 },
+  /** OpenBLAS sgemm against tfjs's own matmul kernel (K ≤ 200, entries in [−1, 1]): same float32 products summed in a different order. */
+  blasMatmul: { atol: 2e-5, rtol: 1e-5 },
+  /**
+   * Autograd gradients (float32) against central finite differences of the same float32 loss with step 1e-2: the
+   * truncation error is O(h²·f‴) ≈ 1e-4 and the rounding error of a ~2.5 loss is ~1e-7/h ≈ 1e-5 per difference.
+   */
+  finiteDifference: { atol: 2e-3, rtol: 2e-2 },
+  /** Parameters after N training steps vs after N/2 steps, a checkpoint round trip and N/2 more (same kernels; OpenBLAS may sum in another order). */
+  resumedTraining: { atol: 1e-5, rtol: 1e-4 },
   /** float64 linear algebra in JS (SVD, eigenvalues) against its own invariants. */
   float64: { atol: 1e-9, rtol: 1e-9 },
 } as const satisfies Record<string, Tolerance>;

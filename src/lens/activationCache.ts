@@ -169,7 +169,7 @@ export class ActivationCache {
     }
     for (let l = 0; l < layer; l++) {
       if (mode !== "mlp") add(`blocks.${l}.hook_attn_out`, `${l}_attn_out`);
-      if (mode !== "attn") add(`blocks.${l}.hook_mlp_out`, `${l}_mlp_out`);
+      if (mode !== "attn" && !this.cfg.attnOnly) add(`blocks.${l}.hook_mlp_out`, `${l}_mlp_out`);
     }
     if (opts.mlpInput && mode !== "mlp" && layer < this.cfg.nLayers) add(`blocks.${layer}.hook_attn_out`, `${layer}_attn_out`);
     const stack = this.finish(parts, labels, { ...opts, layer }, false);

@@ -4,11 +4,14 @@ import type { ActFn } from "./config";
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 
-/** GPT-2's tanh approximation: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). */
+/**
+ * GPT-2's tanh approximation: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), computed as the identical
+ * x·sigmoid(2√(2/π)·x·(1 + 0.044715·x²)) — 6 elementwise ops instead of 8, without Pow and Tanh (slow on wasm).
+ */
 export function geluNew(x: tf.Tensor): tf.Tensor {
   return tf.tidy(() => {
-    const inner = x.add(x.pow(3).mul(0.044715)).mul(SQRT_2_OVER_PI);
-    return x.mul(inner.tanh().add(1)).mul(0.5);
+    const c = 2 * SQRT_2_OVER_PI;
+    return x.mul(tf.sigmoid(x.square().mul(c * 0.044715).add(c).mul(x)));
   });
 }
 

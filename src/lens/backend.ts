@@ -1,9 +1,12 @@
 /**
  * Backend selection: the fastest tfjs backend that works here — tfjs-node-gpu / tfjs-node ("tensorflow") when they
- * load, else wasm, else the pure-JS cpu backend. Override with the `LENS_BACKEND` environment variable or `setBackend`.
+ * load, else WebGPU (Dawn) with a hardware adapter, else wasm, else the pure-JS cpu backend; cpu and wasm matmuls run
+ * through OpenBLAS when it is installed (see accel/). Override with the `LENS_BACKEND` environment variable or `setBackend`.
  * Room for more: an entry in CANDIDATES (e.g. "webgpu", a BLAS-backed matmul) is all a new accelerator needs.
  */
 import * as tf from "@tensorflow/tfjs";
+import { accelerateMatmul, matmulInfo, type MatmulInfo } from "./accel/accelerate";
+import { registerWebGpu } from "./accel/webgpu";
 
 export type BackendName = "tensorflow" | "wasm" | "cpu" | "webgl" | "webgpu";
 
@@ -15,12 +18,14 @@ export interface BackendInfo {
   readonly chosenBy: string;
   /** Candidates tried before it, with the reason each was skipped. */
   readonly skipped: ReadonlyArray<{ name: string; reason: string }>;
+  /** How matrix products run: OpenBLAS (`cblas_sgemm` on cpu/wasm, off with LENS_BLAS=0) or the backend's kernel, and why. */
+  readonly matmul?: MatmulInfo;
 }
 
 interface Candidate {
   readonly name: BackendName;
   /** Registers the backend with tfjs (by importing its package); throws when unavailable. */
-  readonly register: () => void;
+  readonly register: () => void | Promise<void>;
 }
 
 const CANDIDATES: readonly Candidate[] = [
@@ -39,6 +44,7 @@ const CANDIDATES: readonly Candidate[] = [
       throw new Error(errors.join("; "));
     },
   },
+  { name: "webgpu", register: registerWebGpu }, // only with a hardware adapter (accel/webgpu.ts)
   { name: "wasm", register: () => require("@tensorflow/tfjs-backend-wasm") },
   { name: "cpu", register: () => undefined },
 ];
@@ -46,10 +52,11 @@ const CANDIDATES: readonly Candidate[] = [
 let info: BackendInfo | undefined;
 
 async function activate(c: Candidate): Promise<void> {
-  c.register();
+  await c.register();
   if (tf.findBackendFactory(c.name) === null) throw new Error(`importing it did not register a "${c.name}" backend`);
   if (!(await tf.setBackend(c.name))) throw new Error(`tf.setBackend("${c.name}") failed to initialise`);
   await tf.ready();
+  accelerateMatmul(tf.getBackend()); // cpu/wasm matmuls → OpenBLAS when available (LENS_BLAS=0: off)
 }
 
 /**
@@ -66,14 +73,14 @@ export async function setBackend(name?: BackendName): Promise<BackendInfo> {
       const how = name ? `setBackend("${name}")` : `LENS_BACKEND=${wanted}`;
       throw new Error(`${how}: backend "${wanted}" is not available (${(e as Error).message}); use one of ${CANDIDATES.map((x) => x.name).join(", ")}`);
     }
-    info = { name: tf.getBackend(), chosenBy: name ? "setBackend" : "LENS_BACKEND", skipped: [] };
+    info = { name: tf.getBackend(), chosenBy: name ? "setBackend" : "LENS_BACKEND", skipped: [], matmul: matmulInfo(tf.getBackend()) };
     return info;
   }
   const skipped: { name: string; reason: string }[] = [];
   for (const c of CANDIDATES) {
     try {
       await activate(c);
-      info = { name: tf.getBackend(), chosenBy: "auto", skipped };
+      info = { name: tf.getBackend(), chosenBy: "auto", skipped, matmul: matmulInfo(tf.getBackend()) };
       return info;
     } catch (e) {
       skipped.push({ name: c.name, reason: (e as Error).message });
@@ -90,6 +97,6 @@ export async function ensureBackend(): Promise<BackendInfo> {
 /** The backend in use and how it was chosen (before any selection: tfjs's default, chosen by "tfjs"). */
 export function backendInfo(): BackendInfo {
   const name = tf.getBackend();
-  if (info === undefined) return { name, chosenBy: "tfjs default", skipped: [] };
-  return info.name === name ? info : { name, chosenBy: "tf.setBackend (outside lens)", skipped: [] };
+  if (info === undefined) return { name, chosenBy: "tfjs default", skipped: [], matmul: matmulInfo(name) };
+  return info.name === name ? { ...info, matmul: matmulInfo(name) } : { name, chosenBy: "tf.setBackend (outside lens)", skipped: [], matmul: matmulInfo(name) };
 }

@@ -36,10 +36,13 @@ export interface TransformerConfig {
   readonly attnScale: number;
   /** Fire `attn.hook_result` ([batch, pos, head, dModel], per-head outputs). Memory heavy, off by default. */
   readonly useAttnResult: boolean;
+  /** Attention-only blocks (TransformerLens `attn_only`): no MLP and no ln2; `resid_post = resid_pre + attn_out`. */
+  readonly attnOnly: boolean;
 }
 
 /** The fields an architecture must supply; the rest are derived by `resolveConfig`. */
-export type ConfigInput = Omit<TransformerConfig, "dHead" | "dVocabOut" | "attnScale" | "useAttnResult" | "rotaryDim"> & {
+export type ConfigInput = Omit<TransformerConfig, "dHead" | "dVocabOut" | "attnScale" | "useAttnResult" | "rotaryDim" | "attnOnly"> & {
+  readonly attnOnly?: boolean;
   readonly dHead?: number;
   readonly dVocabOut?: number;
   readonly rotaryDim?: number;
@@ -81,5 +84,6 @@ export function resolveConfig(input: ConfigInput): TransformerConfig {
     rotaryDim,
     attnScale: Math.sqrt(dHead),
     useAttnResult: input.useAttnResult ?? false,
+    attnOnly: input.attnOnly ?? false,
   });
 }

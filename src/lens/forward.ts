@@ -22,6 +22,8 @@ export interface ForwardSpan {
   readonly stopAtLayer?: number;
   /** `[batch, pos]` 1 for real tokens, 0 for (left) padding: pads are not attended to and do not count as positions. */
   readonly attentionMask?: tf.Tensor;
+  /** Free each block's intermediates when it ends (bounds memory; only safe when no hook holds activations across blocks). */
+  readonly tidyBlocks?: boolean;
 }
 
 /** Positions and masks for a padded batch (TransformerLens: positions are `cumsum(mask) − 1`, pads get no attention). */
@@ -73,7 +75,10 @@ export function runModel(w: ModelWeights, cfg: TransformerConfig, hooks: HookReg
     if (span.tokens === undefined) throw new Error("forward needs tokens (or a residual with startAtLayer)");
     resid = embedTokens(span.tokens, w, cfg, hooks, pad);
   }
-  for (let l = start; l < stop; l++) resid = block(resid, w, cfg, l, hooks, pad);
+  for (let l = start; l < stop; l++) {
+    const input = resid;
+    resid = span.tidyBlocks ? tf.tidy(() => block(input, w, cfg, l, hooks, pad)) : block(input, w, cfg, l, hooks, pad);
+  }
   if (span.stopAtLayer !== undefined) return resid;
   return unembed(finalLayerNorm(resid, w, cfg, hooks), w);
 }

@@ -21,6 +21,7 @@ export function blockHookOrder(cfg: TransformerConfig, includeDisabled = false):
   hooks.push("attn.hook_attn_scores", "attn.hook_pattern", "attn.hook_z");
   if (cfg.useAttnResult || includeDisabled) hooks.push("attn.hook_result");
   hooks.push("hook_attn_out");
+  if (cfg.attnOnly) return [...hooks, "hook_resid_post"]; // no ln2, MLP or resid_mid (TransformerLens attn_only)
   if (!cfg.parallelAttnMlp) hooks.push("hook_resid_mid");
   hooks.push("ln2.hook_scale", "ln2.hook_normalized", "mlp.hook_pre", "mlp.hook_post", "hook_mlp_out", "hook_resid_post");
   return hooks;

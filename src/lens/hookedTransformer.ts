@@ -5,6 +5,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { ActivationCache } from "./activationCache";
 import { ensureBackend } from "./backend";
+import { generate, type GenerateOptions } from "./generate";
 import { ModelWeights, type StateDict } from "./components/weights";
 import type { TransformerConfig } from "./config";
 import { lmCrossEntropy, runModel } from "./forward";
@@ -170,6 +171,14 @@ export class HookedTransformer extends WeightAccess {
     this.hooks.reset({ includingPermanent: opts.includingPermanent, clearContexts: opts.clearContexts ?? true });
   }
 
+  /**
+   * Generates a continuation (TransformerLens `generate`): sampling options, EOS stop, text or token output.
+   * Recomputes the whole prefix at every step (there is no KV cache yet).
+   */
+  generate(input: Parameters<typeof generate>[1], opts: GenerateOptions = {}): ReturnType<typeof generate> {
+    return generate(this, input, opts);
+  }
+
   /** Frees the model's weights. */
   dispose(): void {
     this.weights.dispose();
@@ -212,8 +221,10 @@ export class HookedTransformer extends WeightAccess {
       const tokens = residualInput ? undefined : own(await prepareTokens(input, this.cfg, tokenize));
       const lossTokens = opts.tokens === undefined ? tokens : own(await prepareTokens(opts.tokens, this.cfg, tokenize));
       const mask = own({ tokens: await this.attentionMaskFor(input, opts, lossTokens), owned: true });
+      const tidyBlocks = fwdHooks.length === 0 && this.hooks.count() === 0; // only lens's own (keeping) cache hook
       return this.runHooked(fwdHooks, caching, () => {
         const out = runModel(this.weights, this.cfg, this.hooks, {
+          tidyBlocks,
           tokens,
           residual: residualInput ? (input as tf.Tensor) : undefined,
           startAtLayer: opts.startAtLayer,

@@ -10,6 +10,8 @@ import * as tf from "@tensorflow/tfjs";
 // 1. tfjs itself (the same instance the library uses) and backends
 export { tf };
 export { backendInfo, ensureBackend, setBackend, type BackendInfo, type BackendName } from "./backend";
+export { loadBlas as blasStatus, setBlasThreads, type BlasStatus } from "./accel/blas";
+export type { MatmulInfo } from "./accel/accelerate";
 
 // 2. models
 export { HookedTransformer, type ForwardOptions, type ForwardResult, type NamesFilter, type ReturnKind } from "./hookedTransformer";
@@ -21,6 +23,9 @@ export type { Architecture } from "./architectures/types";
 export { processWeights, foldLayerNorm, centerWritingWeights, centerUnembed, foldValueBiases, type ProcessingOptions } from "./loading/weightProcessing";
 export { readSafetensors, writeSafetensors, type RawTensor } from "./loading/safetensors";
 export { cachedSnapshot, hfHubCache } from "./loading/modelFolder";
+export { resolveModelName, KNOWN_MODELS, PYTHIA_CHECKPOINTS } from "./loading/hub/names";
+export { resolvePretrained, downloadSnapshot, type HubOptions } from "./loading/hub/resolve";
+export { readPytorchBin } from "./loading/pytorchBin";
 
 // 3. hooks and cache
 export { getActName, canonicalHookOrder, type HookName } from "./hookNames";
@@ -33,7 +38,13 @@ export { LensTokenizer } from "./tokenizer";
 // 5. weights and circuits
 export { FactoredMatrix } from "./factoredMatrix";
 
-// 6. visualisation: plotly figures, notebook display, HTML viewers, saving
+// 6. interpretability toolkit: patching, head detectors, logit lens and attribution, circuits, datasets, generation
+export * from "./patching/index";
+export * from "./analysis/index";
+export * from "./datasets/index";
+export { generate, sampleLogits, type GenerateOptions, type SamplingOptions } from "./generate";
+
+// 7. visualisation: plotly figures, notebook display, HTML viewers, saving
 export {
   imshow, line, scatter, bar, histogram, show, displayBundle, inNotebook, resendPlotly,
   attentionHeads, attentionPattern, coloredTokens, coloredTokensMulti, topkTokens,

@@ -12,8 +12,8 @@ test("automatic selection skips what cannot load, says why, and picks a working 
     assert.equal(info.chosenBy, "auto");
     assert.equal(tf.getBackend(), info.name);
     for (const s of info.skipped) assert.ok(s.reason.length > 0, `${s.name} skipped without a reason`);
-    // The order is tensorflow → wasm → cpu: whatever was chosen, everything before it was skipped.
-    const order = ["tensorflow", "wasm", "cpu"];
+    // The order is tensorflow → webgpu → wasm → cpu: whatever was chosen, everything before it was skipped.
+    const order = ["tensorflow", "webgpu", "wasm", "cpu"];
     assert.deepEqual(info.skipped.map((s) => s.name), order.slice(0, order.indexOf(info.name)));
     const y = tf.tidy(() => tf.matMul(tf.tensor2d([[1, 2]]), tf.tensor2d([[3], [4]])));
     assert.deepEqual(Array.from(await y.data()), [11]);
@@ -39,7 +39,9 @@ test("setBackend(name) and LENS_BACKEND choose; backendInfo reports it", async (
 });
 
 test("an unknown or unavailable backend is an error naming the choices", async () => {
-  await assert.rejects(setBackend("webgpu"), /backend "webgpu" is not available.*tensorflow, wasm, cpu/);
+  await assert.rejects(setBackend("webgl"), /backend "webgl" is not available.*tensorflow, webgpu, wasm, cpu/);
+  // No GPU here: webgpu is refused with the reason (package missing, no adapter, or a software adapter).
+  await assert.rejects(setBackend("webgpu"), /backend "webgpu" is not available \((.*webgpu.*not installed|.*adapter)/);
   process.env.LENS_BACKEND = "nonsense";
   try {
     await assert.rejects(setBackend(), /LENS_BACKEND=nonsense/);

@@ -5,22 +5,31 @@
 import * as tf from "@tensorflow/tfjs";
 import type { TransformerConfig } from "../config";
 import type { StateDict } from "../components/weights";
-import type { RawTensor } from "../loading/safetensors";
 
-/** Reads checkpoint tensors by HF key (with or without an optional prefix), checks their shapes, records use. */
+/**
+ * Reads checkpoint tensors by HF key (with or without an optional prefix), checks their shapes, records use.
+ * It holds one tfjs tensor per checkpoint key (built shard by shard, see `readCheckpointTensors`); `read` hands the
+ * tensor over (a clone sharing its memory, so it belongs to the caller's `tf.tidy`), and the reader lets go of its own
+ * reference, so the checkpoint copy is freed as soon as the converter has transformed it. Each key is read once.
+ */
 export class CheckpointReader {
   private readonly used = new Set<string>();
+  private readonly held: Map<string, tf.Tensor>;
+  private readonly shapes = new Map<string, number[]>();
 
   constructor(
-    private readonly tensors: ReadonlyMap<string, RawTensor>,
+    tensors: ReadonlyMap<string, tf.Tensor>,
     private readonly source: string,
     private readonly optionalPrefixes: readonly string[] = [],
-  ) {}
+  ) {
+    this.held = new Map(tensors);
+    for (const [k, t] of tensors) this.shapes.set(k, t.shape);
+  }
 
   private resolve(key: string): string {
-    if (this.tensors.has(key)) return key;
-    for (const p of this.optionalPrefixes) if (this.tensors.has(p + key)) return p + key;
-    const near = [...this.tensors.keys()].filter((k) => k.endsWith(key.split(".").slice(-2).join("."))).slice(0, 3);
+    if (this.shapes.has(key)) return key;
+    for (const p of this.optionalPrefixes) if (this.shapes.has(p + key)) return p + key;
+    const near = [...this.shapes.keys()].filter((k) => k.endsWith(key.split(".").slice(-2).join("."))).slice(0, 3);
     throw new Error(
       `${this.source}: checkpoint has no tensor "${key}"` + (near.length ? ` (similar keys: ${near.join(", ")})` : "") +
         `; the file does not match the architecture in config.json, or it is incomplete`,
@@ -29,23 +38,33 @@ export class CheckpointReader {
 
   /** True when the checkpoint has `key` (with or without an optional prefix). */
   has(key: string): boolean {
-    return this.tensors.has(key) || this.optionalPrefixes.some((p) => this.tensors.has(p + key));
+    return this.shapes.has(key) || this.optionalPrefixes.some((p) => this.shapes.has(p + key));
   }
 
-  /** The tensor `key` as float32, checked against `shape`. */
+  /** The tensor `key` as float32, checked against `shape`; the caller owns it. */
   read(key: string, shape: readonly number[]): tf.Tensor {
     const full = this.resolve(key);
-    const t = this.tensors.get(full) as RawTensor;
+    const t = this.held.get(full);
+    if (t === undefined) throw new Error(`${this.source}: "${full}" was read twice by the converter (a bug in the architecture file: read each key once)`);
     if (!tf.util.arraysEqual(t.shape, [...shape])) {
       throw new Error(`${this.source}: "${full}" has shape [${t.shape}] but config.json implies [${shape}]; config and weights disagree`);
     }
     this.used.add(full);
-    return tf.tensor(t.data, [...shape], "float32");
+    const out = t.dtype === "float32" ? tf.clone(t) : tf.cast(t, "float32");
+    t.dispose();
+    this.held.delete(full);
+    return out;
   }
 
   /** Keys never read and not matched by `ignored`. */
   unused(ignored: RegExp): string[] {
-    return [...this.tensors.keys()].filter((k) => !this.used.has(k) && !ignored.test(k));
+    return [...this.shapes.keys()].filter((k) => !this.used.has(k) && !ignored.test(k));
+  }
+
+  /** Frees every tensor not handed out by `read` (call it when conversion is over, or failed). */
+  dispose(): void {
+    for (const t of this.held.values()) t.dispose();
+    this.held.clear();
   }
 }
 
@@ -62,6 +81,7 @@ export function expectedParamShapes(cfg: TransformerConfig): Map<string, number[
     ln(`${p}.ln1`);
     for (const x of ["Q", "K", "V"]) m.set(`${p}.attn.W_${x}`, [H, D, d]).set(`${p}.attn.b_${x}`, [H, d]);
     m.set(`${p}.attn.W_O`, [H, d, D]).set(`${p}.attn.b_O`, [D]);
+    if (cfg.attnOnly) continue;
     ln(`${p}.ln2`);
     m.set(`${p}.mlp.W_in`, [D, M]).set(`${p}.mlp.b_in`, [M]).set(`${p}.mlp.W_out`, [M, D]).set(`${p}.mlp.b_out`, [D]);
   }

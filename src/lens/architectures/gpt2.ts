@@ -26,6 +26,7 @@ export const gpt2: Architecture = {
       actFn: str(hf, "activation_function", "gelu_new") as ActFn, eps: numOr(hf, 1e-5, "layer_norm_epsilon"),
       normalizationType: "LN", positionalEmbeddingType: "standard", rotaryBase: 10000,
       parallelAttnMlp: false, defaultPrependBos: true,
+      attnOnly: hf.attn_only === true, // lens extension (bundled toy models): blocks without ln_2 / mlp
     };
   },
   toStateDict: (read, cfg) => {
@@ -44,9 +45,11 @@ export const gpt2: Architecture = {
           "attn.W_Q": W.q, "attn.W_K": W.k, "attn.W_V": W.v, "attn.b_Q": b.q, "attn.b_K": b.k, "attn.b_V": b.v,
           "attn.W_O": mapRead(read.read(`${h}.attn.c_proj.weight`, [D, D]), (w) => w.reshape([H, d, D])),
           "attn.b_O": read.read(`${h}.attn.c_proj.bias`, [D]),
-          ...lnParams(read, `${h}.ln_2`, "ln2", D),
-          "mlp.W_in": read.read(`${h}.mlp.c_fc.weight`, [D, M]), "mlp.b_in": read.read(`${h}.mlp.c_fc.bias`, [M]),
-          "mlp.W_out": read.read(`${h}.mlp.c_proj.weight`, [M, D]), "mlp.b_out": read.read(`${h}.mlp.c_proj.bias`, [D]),
+          ...(cfg.attnOnly ? {} : {
+            ...lnParams(read, `${h}.ln_2`, "ln2", D),
+            "mlp.W_in": read.read(`${h}.mlp.c_fc.weight`, [D, M]), "mlp.b_in": read.read(`${h}.mlp.c_fc.bias`, [M]),
+            "mlp.W_out": read.read(`${h}.mlp.c_proj.weight`, [M, D]), "mlp.b_out": read.read(`${h}.mlp.c_proj.bias`, [D]),
+          }),
         };
       },
       {

@@ -17,6 +17,7 @@ export function block(resid: tf.Tensor, w: ModelWeights, cfg: TransformerConfig,
     layerNorm(x, w.maybe(`${p}.${name}.w`), w.maybe(`${p}.${name}.b`), cfg.eps, hooks, `${p}.${name}`);
   const residPre = hooks.run(`${p}.hook_resid_pre`, resid);
   const attnOut = hooks.run(`${p}.hook_attn_out`, attention(ln(residPre, "ln1"), w, cfg, layer, hooks, pad));
+  if (cfg.attnOnly) return hooks.run(`${p}.hook_resid_post`, residPre.add(attnOut));
   if (cfg.parallelAttnMlp) {
     const mlpOut = hooks.run(`${p}.hook_mlp_out`, mlp(ln(residPre, "ln2"), w, cfg, layer, hooks));
     return hooks.run(`${p}.hook_resid_post`, residPre.add(attnOut).add(mlpOut));

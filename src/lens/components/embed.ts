@@ -22,5 +22,6 @@ export function posEmbed(batch: number | undefined, pos: number, w: ModelWeights
 export function unembed(x: tf.Tensor, w: ModelWeights): tf.Tensor {
   const [batch, pos, dModel] = x.shape;
   const W_U = w.get("unembed.W_U");
-  return x.reshape([batch * pos, dModel]).matMul(W_U).add(w.get("unembed.b_U")).reshape([batch, pos, W_U.shape[1] as number]);
+  const logits = tf.fused.matMul({ a: x.reshape([batch * pos, dModel]), b: W_U, bias: w.bias("unembed.b_U") });
+  return logits.reshape([batch, pos, W_U.shape[1] as number]);
 }

@@ -10,7 +10,8 @@ export function mlp(x: tf.Tensor, w: ModelWeights, cfg: TransformerConfig, layer
   const [batch, pos, dModel] = x.shape;
   const p = `blocks.${layer}.mlp`;
   const flat = x.reshape([batch * pos, dModel]);
-  const pre = hooks.run(`${p}.hook_pre`, flat.matMul(w.get(`${p}.W_in`)).add(w.get(`${p}.b_in`)).reshape([batch, pos, cfg.dMlp]));
+  // fused matMul + bias: one pass over the output (OpenBLAS kernels start from the bias, see accel/blasKernels.ts)
+  const pre = hooks.run(`${p}.hook_pre`, tf.fused.matMul({ a: flat, b: w.get(`${p}.W_in`), bias: w.bias(`${p}.b_in`) }).reshape([batch, pos, cfg.dMlp]));
   const post = hooks.run(`${p}.hook_post`, ACTIVATIONS[cfg.actFn](pre));
-  return post.reshape([batch * pos, cfg.dMlp]).matMul(w.get(`${p}.W_out`)).add(w.get(`${p}.b_out`)).reshape([batch, pos, dModel]);
+  return tf.fused.matMul({ a: post.reshape([batch * pos, cfg.dMlp]), b: w.get(`${p}.W_out`), bias: w.bias(`${p}.b_out`) }).reshape([batch, pos, dModel]);
 }

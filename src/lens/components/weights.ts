@@ -10,8 +10,11 @@ export type StateDict = Map<string, tf.Tensor>;
 export class ModelWeights {
   private readonly derivedCache = new Map<string, tf.Tensor>();
 
-  /** Takes ownership of the tensors in `params`. */
-  constructor(readonly params: StateDict) {}
+  /**
+   * Takes ownership of the tensors in `params`. With `cacheDerived: false` (training: params are tf.Variables that
+   * change every step) derived forms are rebuilt on every call inside the caller's scope, so gradients flow through them.
+   */
+  constructor(readonly params: StateDict, readonly cacheDerived = true) {}
 
   /** The parameter `key` (a TL state-dict name); throws naming the key when absent. */
   get(key: string): tf.Tensor {
@@ -27,12 +30,24 @@ export class ModelWeights {
 
   /** A tensor computed once from the weights and kept until `dispose` (safe to call inside `tf.tidy`). */
   derived(key: string, make: () => tf.Tensor): tf.Tensor {
+    if (!this.cacheDerived) return make();
     let t = this.derivedCache.get(key);
     if (t === undefined) {
       t = tf.keep(tf.tidy(make));
       this.derivedCache.set(key, t);
     }
     return t;
+  }
+
+  /**
+   * Parameter `key` as a rank-1 tensor with its own storage (derived once), for the bias of `tf.fused.matMul`:
+   * tfjs-wasm's fused kernel checks the rank of the bias's storage, which a plain reshape does not change.
+   */
+  bias(key: string): tf.Tensor {
+    return this.derived(`${key}#bias`, () => {
+      const t = this.get(key);
+      return tf.add(t.reshape([t.size]), 0);
+    });
   }
 
   /** Frees every parameter and derived tensor. */

@@ -10,13 +10,15 @@ import { checkStateDict, CheckpointReader } from "../architectures/convert";
 import type { StateDict } from "../components/weights";
 import { resolveConfig, type TransformerConfig } from "../config";
 import { LensTokenizer } from "../tokenizer";
-import { readFolderWeights, readJson, resolveModelFolder } from "./modelFolder";
+import { resolvePretrained, type HubOptions } from "./hub/resolve";
+import { readCheckpointTensors, readJson } from "./modelFolder";
 import { processWeights, type ProcessingOptions } from "./weightProcessing";
 
-/** Options of `HookedTransformer.fromPretrained`. */
-export interface FromPretrainedOptions extends ProcessingOptions {
-  /** Revision to look up in the Hugging Face cache (branch, tag or commit); default "main". */
-  readonly revision?: string;
+/**
+ * Options of `HookedTransformer.fromPretrained`. Hub options: `revision` (branch, tag or commit; default "main"),
+ * `checkpointValue` / `checkpointIndex` (Pythia training steps), `progress` (download display; false = silent).
+ */
+export interface FromPretrainedOptions extends ProcessingOptions, HubOptions {
   /** Override the family's BOS default (GPT-2 true, GPT-NeoX false). */
   readonly defaultPrependBos?: boolean;
   /** Turn on `attn.hook_result` from the start. */
@@ -33,9 +35,13 @@ function disposeAll(sd: StateDict): void {
   for (const t of sd.values()) t.dispose();
 }
 
-/** Loads and converts a checkpoint; the caller owns the returned tensors. Nothing is left allocated on error. */
+/**
+ * Loads and converts a checkpoint from a folder, a TransformerLens name ("gpt2-small", "pythia-70m") or a Hub repo id
+ * (cached, else downloaded); the caller owns the returned tensors. Nothing is left allocated on error. Tensors go
+ * to tfjs shard by shard and each checkpoint copy is freed once converted, so memory peaks near one model's size.
+ */
 export async function loadPretrained(nameOrPath: string, opts: FromPretrainedOptions = {}): Promise<LoadedModel> {
-  const folder = resolveModelFolder(nameOrPath, opts.revision);
+  const { folder, tokenizerFolder } = await resolvePretrained(nameOrPath, opts);
   const hf = await readJson(path.join(folder, "config.json"));
   const arch = architectureFor(hf, path.join(folder, "config.json"));
   const base = arch.toConfig(hf, nameOrPath);
@@ -44,13 +50,17 @@ export async function loadPretrained(nameOrPath: string, opts: FromPretrainedOpt
     defaultPrependBos: opts.defaultPrependBos ?? base.defaultPrependBos,
     useAttnResult: opts.useAttnResult ?? false,
   });
-  const tokenizer = existsSync(path.join(folder, "tokenizer.json")) ? await LensTokenizer.fromFolder(folder) : undefined;
-  const raw = await readFolderWeights(folder);
-  const reader = new CheckpointReader(raw, folder, arch.optionalPrefixes);
-  const sd: StateDict = new Map(Object.entries(tf.tidy(() => Object.fromEntries(arch.toStateDict(reader, cfg)))));
+  const tokDir = tokenizerFolder ?? folder;
+  const tokenizer = existsSync(path.join(tokDir, "tokenizer.json")) ? await LensTokenizer.fromFolder(tokDir) : undefined;
+  const reader = new CheckpointReader(await readCheckpointTensors(folder, arch.ignoredKeys), folder, arch.optionalPrefixes);
+  let sd: StateDict;
   try {
-    const unused = reader.unused(arch.ignoredKeys); // before raw.clear(): the reader reads the same map
-    raw.clear();
+    sd = new Map(Object.entries(tf.tidy(() => Object.fromEntries(arch.toStateDict(reader, cfg)))));
+  } finally {
+    reader.dispose();
+  }
+  try {
+    const unused = reader.unused(arch.ignoredKeys);
     if (unused.length) {
       throw new Error(
         `${folder}: ${unused.length} checkpoint tensor(s) were not used by the ${arch.modelType} converter ` +

@@ -1,12 +1,14 @@
 /**
- * Finds a model's files: a local folder in Hugging Face layout, or a snapshot already in the Hugging Face cache
- * (`$HF_HUB_CACHE`, else `$HF_HOME/hub`, else `~/.cache/huggingface/hub`), shared with Python.
- * Downloading is not done here.
+ * A model folder in Hugging Face layout: where it is (a local folder, or a snapshot already in the Hugging Face cache —
+ * `$HF_HUB_CACHE`, else `$HF_HOME/hub`, else `~/.cache/huggingface/hub` — shared with Python), which weight files it
+ * has, and reading them into tfjs. Downloading is in `hub/`.
  */
 import { existsSync, promises as fsp, readFileSync, statSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { readSafetensors, type RawTensor } from "./safetensors";
+import * as tf from "@tensorflow/tfjs";
+import { forEachPytorchTensor } from "./pytorchBin";
+import { forEachSafetensor, type RawTensor } from "./safetensors";
 
 /** The Hugging Face hub cache folder, as Python's huggingface_hub computes it. */
 export function hfHubCache(env: NodeJS.ProcessEnv = process.env): string {
@@ -24,8 +26,20 @@ export function cachedSnapshot(repoId: string, revision = "main", env: NodeJS.Pr
   return existsSync(path.join(snap, "config.json")) ? snap : undefined;
 }
 
-/** Resolves a folder path or a cached repo id to a folder holding config.json; throws saying what to do otherwise. */
+/** Where the models trained by this project live (`data/models/<name>/`, shipped with the package). */
+export const BUNDLED_MODELS_DIR = path.resolve(__dirname, "..", "..", "..", "data", "models");
+
+/** The folder of a bundled model (`toy-attn-2l`, `toy-ioi`) when `name` is one, else undefined. */
+export function bundledModelFolder(name: string): string | undefined {
+  if (!/^[\w.-]+$/.test(name)) return undefined;
+  const dir = path.join(BUNDLED_MODELS_DIR, name);
+  return existsSync(path.join(dir, "config.json")) ? dir : undefined;
+}
+
+/** Resolves a folder path, a bundled model name or a cached repo id to a folder holding config.json; throws saying what to do otherwise. */
 export function resolveModelFolder(nameOrPath: string, revision = "main"): string {
+  const bundled = existsSync(nameOrPath) ? undefined : bundledModelFolder(nameOrPath);
+  if (bundled) return bundled;
   if (existsSync(nameOrPath) && statSync(nameOrPath).isDirectory()) {
     if (!existsSync(path.join(nameOrPath, "config.json"))) {
       throw new Error(`${nameOrPath} has no config.json; point fromPretrained at a Hugging Face model folder (config.json, *.safetensors, tokenizer.json)`);
@@ -58,30 +72,56 @@ export async function readJson(file: string): Promise<Record<string, unknown>> {
   }
 }
 
-/** Reads all weights of a folder: `model.safetensors`, or the shards listed in `model.safetensors.index.json`. */
-export async function readFolderWeights(folder: string): Promise<Map<string, RawTensor>> {
-  const single = path.join(folder, "model.safetensors");
-  if (existsSync(single)) return readSafetensors(single);
-  const indexFile = path.join(folder, "model.safetensors.index.json");
-  if (!existsSync(indexFile)) {
-    const bin = existsSync(path.join(folder, "pytorch_model.bin")) ? " (pytorch_model.bin is not supported: convert it to safetensors)" : "";
+/** Weight entry points, in order of preference: one safetensors file, a safetensors index, then PyTorch's. */
+export const WEIGHT_ENTRY_FILES = ["model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json"] as const;
+
+/** The shard files an index (`*.index.json`) lists, in first-use order. */
+export function shardsOfIndex(index: Record<string, unknown>, indexFile: string): string[] {
+  const map = index.weight_map as Record<string, string> | undefined;
+  if (typeof map !== "object" || map === null) throw new Error(`${indexFile} has no "weight_map" object`);
+  return [...new Set(Object.values(map))];
+}
+
+/** The weight files of a folder's checkpoint (entry file first, then shards), and which of them are missing. */
+export async function weightFilesOf(folder: string): Promise<{ files: string[]; missing: string[] }> {
+  const entry = WEIGHT_ENTRY_FILES.find((f) => existsSync(path.join(folder, f)));
+  if (entry === undefined) return { files: [], missing: ["model.safetensors (or model.safetensors.index.json and its shards, or pytorch_model.bin)"] };
+  if (!entry.endsWith(".index.json")) return { files: [entry], missing: [] };
+  const shards = shardsOfIndex(await readJson(path.join(folder, entry)), path.join(folder, entry));
+  return { files: [entry, ...shards], missing: shards.filter((f) => !existsSync(path.join(folder, f))) };
+}
+
+/**
+ * Reads a folder's weights (`model.safetensors`, the shards of `model.safetensors.index.json`, or `pytorch_model.bin`
+ * and its shards) into float32 tfjs tensors, shard by shard and tensor by tensor: each tensor's JS copy is dropped as
+ * soon as tfjs has it, so memory peaks near one copy of the checkpoint. Keys matching `skip` (buffers) are not read.
+ * The caller owns the tensors; nothing is left allocated on error.
+ */
+export async function readCheckpointTensors(folder: string, skip?: RegExp): Promise<Map<string, tf.Tensor>> {
+  const { files, missing } = await weightFilesOf(folder);
+  if (files.length === 0) {
     throw new Error(
-      `${folder} has neither model.safetensors nor model.safetensors.index.json${bin}; ` +
+      `${folder} has neither model.safetensors nor model.safetensors.index.json (nor pytorch_model.bin); ` +
         `download the model's weights into it (model.safetensors, or model.safetensors.index.json and every shard it lists)`,
     );
   }
-  const index = await readJson(indexFile);
-  const map = index.weight_map as Record<string, string> | undefined;
-  if (typeof map !== "object" || map === null) throw new Error(`${indexFile} has no "weight_map" object`);
-  const out = new Map<string, RawTensor>();
-  for (const shard of [...new Set(Object.values(map))]) {
-    if (!existsSync(path.join(folder, shard))) {
-      throw new Error(`${indexFile} lists shard ${shard}, which is not in ${folder}; download it (every shard the index lists is needed)`);
+  const indexFile = path.join(folder, files[0]);
+  if (missing.length) throw new Error(`${indexFile} lists shard ${missing[0]}, which is not in ${folder}; download it (every shard the index lists is needed)`);
+  const map = files[0].endsWith(".index.json") ? ((await readJson(indexFile)).weight_map as Record<string, string>) : undefined;
+  const out = new Map<string, tf.Tensor>();
+  try {
+    for (const shard of map ? files.slice(1) : files) {
+      const wanted = (name: string) => (map === undefined || map[name] === shard) && !skip?.test(name);
+      const add = (name: string, t: RawTensor) => void out.set(name, tf.tensor(t.data, t.shape, "float32"));
+      const file = path.join(folder, shard);
+      if (shard.endsWith(".bin")) await forEachPytorchTensor(file, add, wanted);
+      else await forEachSafetensor(file, add, wanted);
     }
-    const wanted = (name: string) => map[name] === shard;
-    for (const [k, v] of await readSafetensors(path.join(folder, shard), wanted)) out.set(k, v);
+    const absent = map ? Object.keys(map).filter((k) => !out.has(k) && !skip?.test(k)) : [];
+    if (absent.length) throw new Error(`${indexFile} lists tensors missing from their shards: ${absent.slice(0, 5).join(", ")}`);
+  } catch (e) {
+    for (const t of out.values()) t.dispose();
+    throw e;
   }
-  const missing = Object.keys(map).filter((k) => !out.has(k));
-  if (missing.length) throw new Error(`${indexFile} lists tensors missing from their shards: ${missing.slice(0, 5).join(", ")}`);
   return out;
 }

@@ -35,6 +35,11 @@ function halfToFloat(h: number): number {
   return sign * (1 + frac / 1024) * 2 ** (exp - 15);
 }
 
+/** Decodes `count` little-endian values of a safetensors dtype (F32, F16, BF16, F64, I64, I32, U8, BOOL) to float32. */
+export function decodeLittleEndian(dtype: string, bytes: Buffer, count: number): Float32Array {
+  return decode(dtype, bytes, count);
+}
+
 function decode(dtype: string, bytes: Buffer, count: number): Float32Array {
   const aligned = bytes.byteOffset % 4 === 0 && LITTLE_ENDIAN;
   if (dtype === "F32" && aligned) return new Float32Array(bytes.buffer, bytes.byteOffset, count);
@@ -85,8 +90,15 @@ function parseHeader(file: string, json: string, dataSize: number): Map<string, 
   return entries;
 }
 
-/** Reads a safetensors file; every floating tensor becomes float32. Pass `only` to read a subset of names. */
-export async function readSafetensors(file: string, only?: (name: string) => boolean): Promise<Map<string, RawTensor>> {
+/**
+ * Reads a safetensors file tensor by tensor, calling `onTensor` for each (in file order) before reading the next, so
+ * the caller can convert and drop each one; every floating tensor becomes float32. `only` selects names.
+ */
+export async function forEachSafetensor(
+  file: string,
+  onTensor: (name: string, tensor: RawTensor) => void | Promise<void>,
+  only?: (name: string) => boolean,
+): Promise<void> {
   let fh: fsp.FileHandle;
   try {
     fh = await fsp.open(file, "r");
@@ -106,19 +118,24 @@ export async function readSafetensors(file: string, only?: (name: string) => boo
     await fh.read(headerBuf, 0, headerLen, 8);
     const dataStart = 8 + headerLen;
     const entries = parseHeader(file, headerBuf.toString("utf8"), size - dataStart);
-    const out = new Map<string, RawTensor>();
-    for (const [name, e] of entries) {
+    for (const [name, e] of [...entries].sort((a, b) => a[1].begin - b[1].begin)) {
       if (only && !only(name)) continue;
       const buf = Buffer.alloc(e.end - e.begin);
       const { bytesRead } = await fh.read(buf, 0, buf.length, dataStart + e.begin);
       if (bytesRead !== buf.length) throw new Error(`${file}: short read for "${name}" (file truncated?)`);
       const count = e.shape.reduce((a, b) => a * b, 1);
-      out.set(name, { shape: e.shape, data: decode(e.dtype, buf, count), dtype: e.dtype });
+      await onTensor(name, { shape: e.shape, data: decode(e.dtype, buf, count), dtype: e.dtype });
     }
-    return out;
   } finally {
     await fh.close();
   }
+}
+
+/** Reads a safetensors file; every floating tensor becomes float32. Pass `only` to read a subset of names. */
+export async function readSafetensors(file: string, only?: (name: string) => boolean): Promise<Map<string, RawTensor>> {
+  const out = new Map<string, RawTensor>();
+  await forEachSafetensor(file, (name, t) => void out.set(name, t), only);
+  return out;
 }
 
 /** Float32 tensors to write, by name. */

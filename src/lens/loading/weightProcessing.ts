@@ -35,25 +35,32 @@ function remove(sd: StateDict, key: string): tf.Tensor {
   return t;
 }
 
-function moveAxisToEnd(t: tf.Tensor, axis: number): tf.Tensor {
-  const perm = t.shape.map((_, i) => i).filter((i) => i !== axis);
-  return t.transpose([...perm, axis]);
+/**
+ * `v·W` over the dModel axis of W, which is always the second-to-last one here (W_Q [H, D, d], W_in / W_U [D, X]):
+ * a (batched) row-vector product, so no large transpose or non-last-axis reduction (slow on tfjs's cpu backend).
+ * Returns W's shape with that axis reduced to 1.
+ */
+function rowVectorTimes(v: tf.Tensor, W: tf.Tensor): tf.Tensor {
+  const batch = W.shape.slice(0, -2);
+  const row = v.reshape([...batch.map(() => 1), 1, -1]);
+  return tf.matMul(batch.length ? row.tile([...batch, 1, 1]) : row, W);
 }
 
-/** Folds LayerNorm `ln` (weights w, b) into the matrices that read its output; `inAxis` is their dModel axis. */
-function foldInto(sd: StateDict, ln: string, readers: ReadonlyArray<readonly [string, string]>, inAxis: number): void {
+/** Folds LayerNorm `ln` (weights w, b) into the matrices that read its output (their dModel axis is second-to-last). */
+function foldInto(sd: StateDict, ln: string, readers: ReadonlyArray<readonly [string, string]>): void {
   const w = remove(sd, `${ln}.w`);
   const b = remove(sd, `${ln}.b`);
   for (const [W, bias] of readers) {
     const Wt = take(sd, W);
-    // bias += Σ_D W[.., D, ..]·b[D], with the unscaled W.
-    update(sd, bias, (old) => old.add(moveAxisToEnd(Wt, inAxis).matMul(b.reshape([-1, 1])).squeeze([-1])));
-    const shape = Wt.shape.map((_, i) => (i === inAxis ? -1 : 1));
-    // W ← W·w (per dModel row), then centred over dModel.
-    update(sd, W, (old) => {
-      const scaled = old.mul(w.reshape(shape));
-      return scaled.sub(scaled.mean(inAxis, true));
-    });
+    // bias += Σ_D b[D]·W[.., D, :], with the unscaled W.
+    update(sd, bias, (old) => old.add(rowVectorTimes(b, Wt).reshape(old.shape)));
+    // W ← W·w (per dModel row), then centred over dModel. The old W is freed before the centred one is built, so
+    // processing needs one extra copy of the largest matrix (W_U), not two.
+    const scaled = tf.tidy(() => Wt.mul(w.reshape([-1, 1])));
+    Wt.dispose();
+    const dModel = scaled.shape[scaled.rank - 2];
+    sd.set(W, tf.tidy(() => scaled.sub(rowVectorTimes(tf.fill([dModel], 1 / dModel), scaled))));
+    scaled.dispose();
   }
   w.dispose();
   b.dispose();
@@ -64,10 +71,10 @@ export function foldLayerNorm(sd: StateDict, cfg: TransformerConfig): Transforme
   if (cfg.normalizationType !== "LN") return cfg;
   for (let l = 0; l < cfg.nLayers; l++) {
     const a = `blocks.${l}.attn`;
-    foldInto(sd, `blocks.${l}.ln1`, [[`${a}.W_Q`, `${a}.b_Q`], [`${a}.W_K`, `${a}.b_K`], [`${a}.W_V`, `${a}.b_V`]], 1);
-    foldInto(sd, `blocks.${l}.ln2`, [[`blocks.${l}.mlp.W_in`, `blocks.${l}.mlp.b_in`]], 0);
+    foldInto(sd, `blocks.${l}.ln1`, [[`${a}.W_Q`, `${a}.b_Q`], [`${a}.W_K`, `${a}.b_K`], [`${a}.W_V`, `${a}.b_V`]]);
+    if (!cfg.attnOnly) foldInto(sd, `blocks.${l}.ln2`, [[`blocks.${l}.mlp.W_in`, `blocks.${l}.mlp.b_in`]]);
   }
-  foldInto(sd, "ln_final", [["unembed.W_U", "unembed.b_U"]], 0);
+  foldInto(sd, "ln_final", [["unembed.W_U", "unembed.b_U"]]);
   return { ...cfg, normalizationType: "LNPre" };
 }
 
@@ -78,7 +85,8 @@ export function centerWritingWeights(sd: StateDict, cfg: TransformerConfig): Tra
   update(sd, "embed.W_E", centreLast);
   if (sd.has("pos_embed.W_pos")) update(sd, "pos_embed.W_pos", centreLast);
   for (let l = 0; l < cfg.nLayers; l++) {
-    for (const k of [`blocks.${l}.attn.W_O`, `blocks.${l}.attn.b_O`, `blocks.${l}.mlp.W_out`, `blocks.${l}.mlp.b_out`]) update(sd, k, centreLast);
+    const mlp = cfg.attnOnly ? [] : [`blocks.${l}.mlp.W_out`, `blocks.${l}.mlp.b_out`];
+    for (const k of [`blocks.${l}.attn.W_O`, `blocks.${l}.attn.b_O`, ...mlp]) update(sd, k, centreLast);
   }
   return cfg;
 }

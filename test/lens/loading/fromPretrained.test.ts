@@ -101,15 +101,18 @@ describe("the Hugging Face cache layout", () => {
   });
 
   async function withEnv(env: { HF_HUB_CACHE?: string; HF_HOME?: string }, fn: () => Promise<void>): Promise<void> {
-    const saved = { HF_HUB_CACHE: process.env.HF_HUB_CACHE, HF_HOME: process.env.HF_HOME };
-    const set = (k: "HF_HUB_CACHE" | "HF_HOME", v: string | undefined) => (v === undefined ? delete process.env[k] : (process.env[k] = v));
+    // HF_HUB_OFFLINE: these repo ids must never be looked up on the real Hub (machines with internet would try).
+    const saved = { HF_HUB_CACHE: process.env.HF_HUB_CACHE, HF_HOME: process.env.HF_HOME, HF_HUB_OFFLINE: process.env.HF_HUB_OFFLINE };
+    const set = (k: "HF_HUB_CACHE" | "HF_HOME" | "HF_HUB_OFFLINE", v: string | undefined) => (v === undefined ? delete process.env[k] : (process.env[k] = v));
     try {
       set("HF_HUB_CACHE", env.HF_HUB_CACHE);
       set("HF_HOME", env.HF_HOME);
+      set("HF_HUB_OFFLINE", "1");
       await fn();
     } finally {
       set("HF_HUB_CACHE", saved.HF_HUB_CACHE);
       set("HF_HOME", saved.HF_HOME);
+      set("HF_HUB_OFFLINE", saved.HF_HUB_OFFLINE);
     }
   }
 

@@ -1,0 +1,95 @@
+/**
+ * `npm run bench`: lens against a float32 NumPy implementation on a random GPT-2-small-shaped checkpoint.
+ * Runs each backend configuration in its own process, then bench/numpy_forward.py and bench/numpy_sae.py with
+ * /usr/bin/python3, prints a markdown table and writes it to bench/RESULTS.md. BLAS threads are pinned to the same
+ * count on both sides: BENCH_THREADS (default 1). Stock wasm runs 4×128 only unless BENCH_FULL=1. BENCH_ONLY="wasm+BLAS,cpu+BLAS" picks configurations (ids below).
+ */
+import { spawnSync } from "node:child_process";
+import { execSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { forwardFlops, writeGpt2Small } from "./checkpoint";
+
+const threads = process.env.BENCH_THREADS ?? "1";
+const env = { ...process.env, OPENBLAS_NUM_THREADS: threads, LENS_BLAS_THREADS: threads };
+// The pure-JS cpu backend's elementwise kernels take ~70 s for a 4×128 forward even with BLAS matmuls (see the
+// profile in bench/README.md), so cpu runs only the 1×16 shape.
+const CONFIGS: Array<{ id: string; backend: string; blas: boolean; tiny?: boolean; quick?: boolean; noCache?: boolean }> = [
+  { id: "wasm+BLAS", backend: "wasm", blas: true },
+  { id: "wasm (stock)", backend: "wasm", blas: false, quick: process.env.BENCH_FULL !== "1" },
+  { id: "cpu+BLAS", backend: "cpu", blas: true, tiny: true },
+  { id: "cpu (stock)", backend: "cpu", blas: false, tiny: true, noCache: true },
+];
+const only = process.env.BENCH_ONLY?.split(",");
+
+function runJson(cmd: string, args: string[], extraEnv: Record<string, string> = {}): Record<string, any> {
+  const r = spawnSync(cmd, args, { env: { ...env, ...extraEnv }, encoding: "utf8", maxBuffer: 1 << 26 });
+  const line = r.stdout.trim().split("\n").filter((l) => l.startsWith("{")).pop();
+  if (r.status !== 0 || !line) throw new Error(`${cmd} ${args.join(" ")} failed (${r.status}): ${r.stderr.slice(-2000)}`);
+  return JSON.parse(line);
+}
+
+const f = (x: number | undefined, d = 2) => (x === undefined ? "–" : x.toFixed(d));
+
+async function main() {
+  const dir = mkdtempSync(path.join(tmpdir(), "lens-bench-"));
+  try {
+    console.error(`writing the GPT-2-small-shaped checkpoint to ${dir} …`);
+    await writeGpt2Small(path.join(dir, "model"));
+    const lens: Record<string, any> = {};
+    for (const c of CONFIGS) {
+      if (only && !only.includes(c.id)) continue;
+      console.error(`lens ${c.id} …`);
+      const args = ["--import", "tsx", "bench/lensBench.ts", c.backend, path.join(dir, "model"), dir, ...(c.tiny ? ["--tiny"] : []), ...(c.quick ? ["--quick"] : []), ...(c.noCache ? ["--no-cache"] : [])];
+      try {
+        lens[c.id] = runJson(process.execPath, args, c.blas ? {} : { LENS_BLAS: "0" });
+        console.error(JSON.stringify(lens[c.id]));
+      } catch (e) {
+        console.error(`lens ${c.id} failed: ${(e as Error).message}`);
+      }
+    }
+    console.error("numpy …");
+    const np = runJson("/usr/bin/python3", ["bench/numpy_forward.py", path.join(dir, "model"), dir, "2"]);
+    console.error(JSON.stringify(np));
+    const npSae = runJson("/usr/bin/python3", ["bench/numpy_sae.py", "2"]);
+    console.error(JSON.stringify(npSae));
+    const cpu = execSync("lscpu | grep 'Model name' | head -1 | cut -d: -f2").toString().trim();
+    const cores = execSync("nproc").toString().trim();
+    const lines = [
+      `Machine: ${cpu}, ${cores} cores (shared with other jobs: figures are noisy); BLAS threads ${threads} on both sides; numpy ${np.numpy}.`,
+      `Model: random GPT-2-small shape (12 layers, d_model 768, 12 heads, d_mlp 3072, vocab 50257). Times are the best of 2 runs after a warm-up (stock kernels: 1 run after a warm-up), seconds.`,
+      "",
+      "| config | matmul | shape | forward s | × numpy | runWithCache s (hooks) | × numpy fwd | tokens/s | GFLOP/s | leaked tensors | peak RSS MiB |",
+      "|---|---|---|---|---|---|---|---|---|---|---|",
+    ];
+    for (const r of np.rows) {
+      const [b, p] = r.shape.split("x").map(Number);
+      lines.push(`| numpy | OpenBLAS | ${b}×${p} | ${f(r.forward_s)} | 1.00 | – | – | ${f((b * p) / r.forward_s, 0)} | ${f(forwardFlops(b, p) / r.forward_s / 1e9, 1)} | – | ${np.peakRssMiB} |`);
+    }
+    for (const [id, res] of Object.entries(lens)) {
+      for (const r of res.rows) {
+        const ref = np.rows.find((x: any) => x.shape.replace("x", "×") === r.shape);
+        const ratio = (t: number | undefined) => (t === undefined || !ref ? "–" : f(t / ref.forward_s));
+        lines.push(`| lens ${id} | ${res.matmul.replace(/\|/g, "/")} | ${r.shape} | ${f(r.forward_s)} | ${ratio(r.forward_s)} | ${f(r.cache_s)} (${r.cachedHooks}) | ${ratio(r.cache_s)} | ${f(r.tokensPerS, 0)} | ${f(r.gflops, 1)} | ${r.leaked} | ${res.peakRssMiB} |`);
+      }
+    }
+    lines.push("", "SAE training step (d_in 768, d_sae 6144, batch 4096, MSE + L1, Adam):", "", "| config | step s | × numpy | GFLOP/s | leaked tensors |", "|---|---|---|---|---|");
+    lines.push(`| numpy (hand-written backward) | ${f(npSae.step_s)} | 1.00 | ${f((6 * 2 * 4096 * 768 * 6144) / npSae.step_s / 1e9, 1)} | – |`);
+    for (const [id, res] of Object.entries(lens)) {
+      if (res.sae) lines.push(`| lens ${id} (optimizer.minimize) | ${f(res.sae.step_s)} | ${f(res.sae.step_s / npSae.step_s)} | ${f(res.sae.gflops, 1)} | ${res.sae.leaked} |`);
+    }
+    const diffs = Object.entries(np.maxAbsLogitDiff).map(([k, v]) => `${k}: ${(v as number).toExponential(2)}`).join(", ");
+    lines.push("", `Max |Δ| of the last-position logits (4×128, sequence 0) against numpy: ${diffs || "not compared"}.`);
+    const table = lines.join("\n");
+    console.log(table);
+    writeFileSync("bench/RESULTS.md", `# Benchmark results (latest \`npm run bench\`)\n\n${table}\n`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

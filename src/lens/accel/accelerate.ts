@@ -1,0 +1,36 @@
+/**
+ * The accelerators `backend.ts` applies after choosing a backend, and how they are reported in `backendInfo().matmul`.
+ * Today: OpenBLAS matmul kernels for the cpu and wasm backends (`blasKernels.ts`); `LENS_BLAS=0` keeps tfjs's kernels.
+ */
+import { loadBlas, type BlasStatus } from "./blas";
+import { blasMatMulInstalled, installBlasMatMul } from "./blasKernels";
+
+/** How matrix products run on a backend. */
+export interface MatmulInfo {
+  /** "openblas" when BatchMatMul/_FusedMatMul call `cblas_sgemm`, else "backend" (the backend's own kernel). */
+  readonly via: "openblas" | "backend";
+  /** One line for people: the library, core type and threads, or why BLAS is not used. */
+  readonly detail: string;
+  /** The OpenBLAS load status (absent when it was never relevant, e.g. on the tensorflow backend). */
+  readonly blas?: BlasStatus;
+}
+
+const BLAS_BACKENDS = new Set(["cpu", "wasm"]);
+
+/** Routes `backend`'s matmuls through OpenBLAS when it is cpu or wasm, OpenBLAS loads, and LENS_BLAS is not "0". */
+export function accelerateMatmul(backend: string): void {
+  if (process.env.LENS_BLAS === "0" || !BLAS_BACKENDS.has(backend)) return;
+  installBlasMatMul(backend as "cpu" | "wasm");
+}
+
+/** Describes how `backend`'s matmuls run now. */
+export function matmulInfo(backend: string): MatmulInfo {
+  if (blasMatMulInstalled(backend)) {
+    const s = loadBlas();
+    return { via: "openblas", detail: `OpenBLAS cblas_sgemm (core ${s.corename}, ${s.coreChoice}; ${s.threads} thread${s.threads === 1 ? "" : "s"})`, blas: s };
+  }
+  if (!BLAS_BACKENDS.has(backend)) return { via: "backend", detail: `the ${backend} backend's own kernels (BLAS routing applies to cpu and wasm only)` };
+  if (process.env.LENS_BLAS === "0") return { via: "backend", detail: `the ${backend} backend's own kernels (BLAS disabled by LENS_BLAS=0)` };
+  const s = loadBlas();
+  return { via: "backend", detail: `the ${backend} backend's own kernels (${s.available ? "BLAS not installed on this backend" : s.reason})`, blas: s };
+}

@@ -1,0 +1,219 @@
+/**
+ * Replaces a backend's `BatchMatMul` and `_FusedMatMul` kernels with `cblas_sgemm` on the tensors' own memory: the
+ * cpu backend's Float32Arrays, or Float32Array views of the wasm heap — no copies in or out. Batched, transposed and
+ * broadcast-batch products are supported; anything else (non-float32, prelu, a bias that is not a per-column vector or
+ * scalar) falls through to the backend's own kernel.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { blasSgemm, loadBlas, type Sgemm } from "./blas";
+
+/** The backends whose memory layout this file knows. */
+export type BlasBackend = "cpu" | "wasm";
+
+type Info = tf.TensorInfo;
+interface KernelArgs {
+  inputs: Record<string, Info | undefined>;
+  backend: unknown;
+  attrs?: Record<string, unknown>;
+}
+
+/** Raw-memory access for one backend: views of inputs, and an output tensor with a view of its storage. */
+interface Memory {
+  input(backend: unknown, t: Info): Float32Array | undefined;
+  output(backend: unknown, shape: number[]): { info: Info; view: () => Float32Array };
+}
+
+const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+const MEMORY: Record<BlasBackend, Memory> = {
+  cpu: {
+    input(backend, t) {
+      const v = (backend as { data: { get(id: unknown): { values?: unknown } } }).data.get(t.dataId)?.values;
+      return v instanceof Float32Array ? v : undefined;
+    },
+    output(backend, shape) {
+      const values = new Float32Array(size(shape));
+      const info = (backend as { makeTensorInfo(s: number[], d: string, v: Float32Array): Info }).makeTensorInfo(shape, "float32", values);
+      return { info, view: () => values };
+    },
+  },
+  wasm: {
+    input(backend, t) {
+      const b = backend as WasmBackend;
+      const entry = b.dataIdMap.get(t.dataId);
+      if (entry === undefined || t.dtype !== "float32") return undefined;
+      return new Float32Array(b.wasm.HEAPU8.buffer, entry.memoryOffset, size(t.shape));
+    },
+    output(backend, shape) {
+      const b = backend as WasmBackend;
+      const info = b.makeOutput(shape, "float32");
+      // Views are made after every allocation: growing the heap detaches earlier ones.
+      return { info, view: () => new Float32Array(b.wasm.HEAPU8.buffer, b.dataIdMap.get(info.dataId)!.memoryOffset, size(shape)) };
+    },
+  },
+};
+
+interface WasmBackend {
+  dataIdMap: { get(id: unknown): { memoryOffset: number } | undefined };
+  wasm: { HEAPU8: Uint8Array };
+  makeOutput(shape: number[], dtype: string): Info;
+}
+
+/** Broadcast batch shape of two batch shapes (numpy rules), or undefined when incompatible. */
+function broadcastBatch(a: readonly number[], b: readonly number[]): number[] | undefined {
+  const n = Math.max(a.length, b.length);
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const x = a[a.length - n + i] ?? 1;
+    const y = b[b.length - n + i] ?? 1;
+    if (x !== y && x !== 1 && y !== 1) return undefined;
+    out.push(Math.max(x, y));
+  }
+  return out;
+}
+
+/** For each output batch index, the flat batch index of an operand with batch shape `dims` (broadcast). */
+function batchIndices(outDims: readonly number[], dims: readonly number[]): Int32Array {
+  const total = size(outDims);
+  const idx = new Int32Array(total);
+  const pad = outDims.length - dims.length;
+  for (let o = 0; o < total; o++) {
+    let rem = o;
+    let flat = 0;
+    let stride = 1;
+    for (let d = outDims.length - 1; d >= 0; d--) {
+      const coord = rem % outDims[d];
+      rem = Math.floor(rem / outDims[d]);
+      const dim = d - pad;
+      if (dim >= 0) {
+        if (dims[dim] !== 1) flat += coord * stride;
+        stride *= dims[dim];
+      }
+    }
+    idx[o] = flat;
+  }
+  return idx;
+}
+
+interface Plan {
+  outShape: number[];
+  m: number;
+  n: number;
+  k: number;
+  outDims: number[];
+  aDims: number[];
+  bDims: number[];
+}
+
+function plan(a: Info, b: Info, tA: boolean, tB: boolean): Plan | undefined {
+  if (a.shape.length < 2 || b.shape.length < 2) return undefined;
+  const [ar, ac] = a.shape.slice(-2);
+  const [br, bc] = b.shape.slice(-2);
+  const m = tA ? ac : ar;
+  const k = tA ? ar : ac;
+  const n = tB ? br : bc;
+  if ((tB ? bc : br) !== k) return undefined; // let the stock kernel raise its own error
+  const aDims = a.shape.slice(0, -2);
+  const bDims = b.shape.slice(0, -2);
+  const outDims = broadcastBatch(aDims, bDims);
+  if (outDims === undefined) return undefined;
+  return { outShape: [...outDims, m, n], m, n, k, outDims, aDims, bDims };
+}
+
+/** C[i] = op(A[i])·op(B[i]) (+ C when beta = 1) for every batch index, with one GEMM when B is shared. */
+function gemm(sgemm: Sgemm, p: Plan, A: Float32Array, B: Float32Array, C: Float32Array, tA: boolean, tB: boolean, beta: number): void {
+  const { m, n, k } = p;
+  const lda = tA ? m : k;
+  const ldb = tB ? k : n;
+  const batches = size(p.outDims);
+  if (m === 0 || n === 0) return;
+  if (k === 0) {
+    if (beta === 0) C.fill(0);
+    return;
+  }
+  if (!tA && size(p.bDims) === 1 && size(p.aDims) === batches) {
+    sgemm(false, tB, batches * m, n, k, A, lda, B, ldb, beta, C, n); // rows of all A batches are contiguous
+    return;
+  }
+  const ia = batchIndices(p.outDims, p.aDims);
+  const ib = batchIndices(p.outDims, p.bDims);
+  for (let i = 0; i < batches; i++) {
+    const a = A.subarray(ia[i] * m * k, (ia[i] + 1) * m * k);
+    const b = B.subarray(ib[i] * k * n, (ib[i] + 1) * k * n);
+    sgemm(tA, tB, m, n, k, a, lda, b, ldb, beta, C.subarray(i * m * n, (i + 1) * m * n), n);
+  }
+}
+
+function matMulWith(mem: Memory, fallback: tf.KernelFunc, fused: boolean): tf.KernelFunc {
+  return ((args: KernelArgs) => {
+    const sgemm = blasSgemm();
+    const { a, b, bias, preluActivationWeights } = args.inputs;
+    const tA = Boolean(args.attrs?.transposeA);
+    const tB = Boolean(args.attrs?.transposeB);
+    const activation = (args.attrs?.activation as string | undefined) ?? "linear";
+    const p = a && b && sgemm && a.dtype === "float32" && b.dtype === "float32" ? plan(a, b, tA, tB) : undefined;
+    const biasOk = !bias || (bias.dtype === "float32" && (size(bias.shape) === 1 || (p !== undefined && size(bias.shape) === p.n && bias.shape[bias.shape.length - 1] === p.n)));
+    const actOk = !fused || (activation in ACTIVATIONS && !preluActivationWeights);
+    if (!p || !sgemm || !a || !b || !biasOk || !actOk || mem.input(args.backend, a) === undefined || mem.input(args.backend, b) === undefined) {
+      return fallback(args as unknown as Parameters<tf.KernelFunc>[0]);
+    }
+    const out = mem.output(args.backend, p.outShape);
+    const C = out.view();
+    let beta = 0;
+    if (fused && bias) {
+      const bv = mem.input(args.backend, bias)!;
+      if (bv.length === 1) C.fill(bv[0]);
+      else for (let r = 0; r < C.length; r += p.n) C.set(bv, r);
+      beta = 1;
+    }
+    gemm(sgemm, p, mem.input(args.backend, a)!, mem.input(args.backend, b)!, C, tA, tB, beta);
+    if (fused && activation !== "linear") ACTIVATIONS[activation](C, Number(args.attrs?.leakyreluAlpha ?? 0.2));
+    return out.info;
+  }) as unknown as tf.KernelFunc;
+}
+
+/** In-place activations of `_FusedMatMul` (tfjs's definitions); prelu falls through to the stock kernel. */
+const ACTIVATIONS: Record<string, (c: Float32Array, alpha: number) => void> = {
+  linear: () => undefined,
+  relu: (c) => { for (let i = 0; i < c.length; i++) if (c[i] < 0) c[i] = 0; },
+  relu6: (c) => { for (let i = 0; i < c.length; i++) c[i] = c[i] < 0 ? 0 : c[i] > 6 ? 6 : c[i]; },
+  elu: (c) => { for (let i = 0; i < c.length; i++) if (c[i] < 0) c[i] = Math.exp(c[i]) - 1; },
+  leakyrelu: (c, alpha) => { for (let i = 0; i < c.length; i++) if (c[i] < 0) c[i] *= alpha; },
+  sigmoid: (c) => { for (let i = 0; i < c.length; i++) c[i] = 1 / (1 + Math.exp(-c[i])); },
+};
+
+const installed = new Map<string, tf.KernelConfig>(); // `${kernel}/${backend}` → the stock config
+
+/**
+ * Routes `BatchMatMul` and `_FusedMatMul` of `backend` through OpenBLAS. Returns false (and changes nothing) when
+ * OpenBLAS is unavailable (see `loadBlas().reason`). Idempotent.
+ */
+export function installBlasMatMul(backend: BlasBackend): boolean {
+  if (!loadBlas().available) return false;
+  for (const [kernelName, fused] of [["BatchMatMul", false], ["_FusedMatMul", true]] as const) {
+    const key = `${kernelName}/${backend}`;
+    if (installed.has(key)) continue;
+    const stock = tf.getKernel(kernelName, backend);
+    if (stock === undefined) continue;
+    tf.unregisterKernel(kernelName, backend);
+    tf.registerKernel({ ...stock, kernelFunc: matMulWith(MEMORY[backend], stock.kernelFunc, fused) });
+    installed.set(key, stock);
+  }
+  return installed.has(`BatchMatMul/${backend}`);
+}
+
+/** Restores the backend's own matmul kernels (undoes `installBlasMatMul`). */
+export function uninstallBlasMatMul(backend: BlasBackend): void {
+  for (const kernelName of ["BatchMatMul", "_FusedMatMul"]) {
+    const stock = installed.get(`${kernelName}/${backend}`);
+    if (stock === undefined) continue;
+    tf.unregisterKernel(kernelName, backend);
+    tf.registerKernel(stock);
+    installed.delete(`${kernelName}/${backend}`);
+  }
+}
+
+/** True when `backend`'s BatchMatMul currently runs through OpenBLAS. */
+export function blasMatMulInstalled(backend: string): boolean {
+  return installed.has(`BatchMatMul/${backend}`);
+}

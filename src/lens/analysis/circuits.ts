@@ -1,0 +1,200 @@
+/**
+ * Weight-based circuit analysis (ARENA 1.2 §4, TransformerLens `all_composition_scores`): full OV and QK circuits kept
+ * factored, copying accuracy of a [dVocab, dVocab] circuit computed a batch of rows at a time, the eigenvalue copying
+ * score, Q/K/V composition scores of every pair of heads, and their random baseline.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { FactoredMatrix } from "../factoredMatrix";
+import type { HookedTransformer } from "../hookedTransformer";
+import { makeRng } from "../datasets/prng";
+import type { HeadRef } from "../patching/pathPatching";
+
+function headList(heads: HeadRef | readonly HeadRef[]): HeadRef[] {
+  return typeof heads[0] === "number" ? [heads as HeadRef] : [...(heads as readonly HeadRef[])];
+}
+
+/** [D, n·d] / [n·d, D] concatenations of the given heads' (left, right) weights. */
+function concatHeads(model: HookedTransformer, heads: HeadRef[], left: string, right: string): [tf.Tensor, tf.Tensor] {
+  const { nLayers, nHeads } = model.cfg;
+  for (const [l, h] of heads) if (!(l >= 0 && l < nLayers && h >= 0 && h < nHeads)) throw new Error(`head [${l}, ${h}] does not exist (nLayers ${nLayers}, nHeads ${nHeads})`);
+  return tf.tidy(() => {
+    const get = (name: string, l: number, h: number) => model.param(`blocks.${l}.attn.${name}`).slice([h], [1]).squeeze([0]);
+    return [tf.concat(heads.map(([l, h]) => get(left, l, h)), 1), tf.concat(heads.map(([l, h]) => get(right, l, h)), 0)];
+  });
+}
+
+/**
+ * The full OV circuit W_E·W_V·W_O·W_U `[dVocab, dVocab]` of one head — or, for a list of heads, of their sum (the
+ * "effective" circuit, rank n·dHead) — kept factored as (W_E·W_V, W_O·W_U). Caller disposes it.
+ * @example
+ * const ov = fullOVCircuit(model, [1, 4]);
+ * const acc = await topKAccuracy(ov, { k: 1 }); // ARENA: 30.79% for attn-only-2L head 1.4
+ * ov.dispose();
+ */
+export function fullOVCircuit(model: HookedTransformer, heads: HeadRef | readonly HeadRef[]): FactoredMatrix {
+  const [W_V, W_O] = concatHeads(model, headList(heads), "W_V", "W_O");
+  const [a, b] = tf.tidy(() => [model.W_E.matMul(W_V), W_O.matMul(model.W_U)]);
+  tf.dispose([W_V, W_O]);
+  return new FactoredMatrix(a, b);
+}
+
+/**
+ * The full QK circuit of one head, kept factored: positional W_pos·W_Q·W_Kᵀ·W_posᵀ `[nCtx, nCtx]` (default; needs
+ * learned positions) or token W_E·W_Q·W_Kᵀ·W_Eᵀ `[dVocab, dVocab]`. Rows are queries, columns keys. Biases excluded.
+ * @example
+ * const qk = fullQKCircuit(model, [0, 7], { kind: "pos" }); // ARENA: the previous-token head's positional circuit
+ */
+export function fullQKCircuit(model: HookedTransformer, head: HeadRef, opts: { kind?: "pos" | "token" } = {}): FactoredMatrix {
+  const [l, h] = head;
+  if (!(l >= 0 && l < model.cfg.nLayers && h >= 0 && h < model.cfg.nHeads)) throw new Error(`head [${l}, ${h}] does not exist`);
+  const [a, b] = tf.tidy(() => {
+    const emb = (opts.kind ?? "pos") === "pos" ? model.W_pos : model.W_E;
+    const W_Q = model.param(`blocks.${l}.attn.W_Q`).slice([h], [1]).squeeze([0]); // [D, d]
+    const W_K = model.param(`blocks.${l}.attn.W_K`).slice([h], [1]).squeeze([0]);
+    return [emb.matMul(W_Q), W_K.transpose().matMul(emb.transpose())];
+  });
+  return new FactoredMatrix(a, b);
+}
+
+/**
+ * Fraction of rows of a square `[n, n]` factored matrix whose diagonal entry is among the row's top k (k = 1: the
+ * argmax is the diagonal; ties are broken like argmax, towards the earlier column). Rows are materialised `batchSize` at a time, never the whole matrix.
+ * @example
+ * const top5 = await topKAccuracy(fullOVCircuit(model, [[1, 4], [1, 10]]), { k: 5, batchSize: 1000 });
+ */
+export async function topKAccuracy(fm: FactoredMatrix, opts: { k?: number; batchSize?: number } = {}): Promise<number> {
+  if (fm.batchShape.length !== 0 || fm.ldim !== fm.rdim) throw new Error(`topKAccuracy needs one square matrix, got shape [${fm.shape}]`);
+  const n = fm.ldim;
+  const k = opts.k ?? 1;
+  const bs = opts.batchSize ?? 1000;
+  let hits = 0;
+  for (let start = 0; start < n; start += bs) {
+    const rows = Math.min(bs, n - start);
+    const ranks = tf.tidy(() => {
+      const block = fm.A.slice([start, 0], [rows, -1]).matMul(fm.B); // [rows, n]
+      const idx = tf.range(0, rows * n, n, "int32").add(tf.range(start, start + rows, 1, "int32"));
+      const diag = tf.gather(block.reshape([rows * n]), idx).reshape([rows, 1]);
+      // rank as argmax breaks ties: entries above the diagonal one, plus equal entries in earlier columns
+      const earlier = tf.range(0, n, 1, "int32").expandDims(0).less(tf.range(start, start + rows, 1, "int32").expandDims(1));
+      return block.greater(diag).logicalOr(block.equal(diag).logicalAnd(earlier)).sum(1);
+    });
+    const r = await ranks.data();
+    ranks.dispose();
+    for (const v of r) if (v < k) hits++;
+  }
+  return hits / n;
+}
+
+/**
+ * The eigenvalue copying score Σ Re(λ) / Σ |λ| of each square matrix in `fm` (`[...batch]`): near 1 when the circuit
+ * copies (positive real eigenvalues), near −1 when it suppresses. Caller owns the result.
+ * @example
+ * const ov = model.OV; // [layer, head, dModel, dModel]
+ * const scores = await eigenvalueCopyingScore(ov); // [layer, head]
+ */
+export async function eigenvalueCopyingScore(fm: FactoredMatrix): Promise<tf.Tensor> {
+  const { re, im } = await fm.eigenvalues();
+  const out = tf.tidy(() => re.sum(-1).div(re.square().add(im.square()).sqrt().sum(-1)));
+  tf.dispose([re, im]);
+  return out;
+}
+
+/**
+ * ‖L·R‖_F / (‖L‖_F·‖R‖_F) over the last two dims (TransformerLens `composition_scores`), for tensors or factored
+ * matrices (batch dims broadcast). Caller owns the result.
+ * @example
+ * const s = await compositionScore(tf.randomNormal([3, 4]), tf.randomNormal([4, 5]));
+ */
+export async function compositionScore(left: tf.Tensor | FactoredMatrix, right: tf.Tensor | FactoredMatrix): Promise<tf.Tensor> {
+  if (left instanceof tf.Tensor && right instanceof tf.Tensor) {
+    return tf.tidy(() => {
+      const fro = (t: tf.Tensor) => t.square().sum([-2, -1]).sqrt();
+      return fro(tf.matMul(left, right)).div(fro(left).mul(fro(right)));
+    });
+  }
+  const asFm = (x: tf.Tensor | FactoredMatrix) => (x instanceof FactoredMatrix ? x : new FactoredMatrix(x.clone(), tf.eye(x.shape[x.rank - 1] as number)));
+  const [l, r] = [asFm(left), asFm(right)];
+  const prod = l.matmul(r);
+  try {
+    const [np, nl, nr] = await Promise.all([prod.norm(), l.norm(), r.norm()]);
+    const out = tf.tidy(() => np.div(nl.mul(nr)));
+    tf.dispose([np, nl, nr]);
+    return out;
+  } finally {
+    prod.dispose();
+    if (l !== left) l.dispose();
+    if (r !== right) r.dispose();
+  }
+}
+
+/**
+ * Composition scores of every head pair `[nLayers, nHeads, nLayers, nHeads]` (TransformerLens
+ * `all_composition_scores`): entry [l1, h1, l2, h2] scores how much head l1.h1's OV output feeds head l2.h2's queries
+ * ("Q": OV·QK), keys ("K": OV·QKᵀ) or values ("V": OV·OV); 0 unless l1 < l2. Norms use Gram matrices of the factors,
+ * so the [dModel, dModel] products are never built. Caller owns the result.
+ * @example
+ * const k = await allCompositionScores(model, "K"); // k[0, 7, 1, 4] is high in ARENA's 2-layer model
+ */
+export async function allCompositionScores(model: HookedTransformer, mode: "Q" | "K" | "V"): Promise<tf.Tensor> {
+  const { nLayers: L, nHeads: H } = model.cfg;
+  const gram = (x: tf.Tensor) => tf.matMul(x, x, true, false); // xᵀx over the dModel axis: [.., d, d]
+  const rows: tf.Tensor[] = [];
+  const [W_Q, W_K, W_V, W_O] = [model.W_Q, model.W_K, model.W_V, model.W_O]; // [L, H, D, d] / [L, H, d, D]
+  try {
+    const [gV, gOt, gQ, gK] = tf.tidy(() => [gram(W_V), tf.matMul(W_O, W_O, false, true), gram(W_Q), gram(W_K)]);
+    // right head factors: inner [L, H, D, d] multiplied by left W_O; Gram of the far factor [L, H, d, d]
+    const inner = mode === "Q" ? W_Q : mode === "K" ? W_K : W_V;
+    const far = mode === "Q" ? gK : mode === "K" ? gQ : gOt;
+    const leftNorm2 = tf.tidy(() => gV.mul(gOt).sum([-2, -1])); // ‖W_V W_O‖² [L, H]
+    const rightNorm2 = tf.tidy(() => (mode === "V" ? gV.mul(gOt) : gQ.mul(gK)).sum([-2, -1]));
+    for (let l1 = 0; l1 < L; l1++) {
+      rows.push(tf.tidy(() => {
+        const out = tf.buffer([H, L, H], "float32").toTensor();
+        if (l1 === L - 1) return out;
+        const later = L - l1 - 1;
+        const Ol = W_O.slice([l1], [1]).reshape([H, 1, W_O.shape[2] as number, W_O.shape[3] as number]); // [H, 1, d, D]
+        const In = inner.slice([l1 + 1], [later]).reshape([1, later * H, inner.shape[2] as number, inner.shape[3] as number]);
+        const M = tf.matMul(Ol, In); // [H, later·H, d, d]
+        const gP = gV.slice([l1], [1]).reshape([H, 1, gV.shape[2] as number, gV.shape[3] as number]);
+        const gF = far.slice([l1 + 1], [later]).reshape([1, later * H, far.shape[2] as number, far.shape[3] as number]);
+        const prod2 = tf.matMul(gP, M).mul(tf.matMul(M, gF)).sum([-2, -1]); // [H, later·H]
+        const denom = leftNorm2.slice([l1], [1]).reshape([H, 1]).mul(rightNorm2.slice([l1 + 1], [later]).reshape([1, later * H]));
+        const scores = prod2.div(denom).sqrt().reshape([H, later, H]);
+        return tf.concat([tf.zeros([H, l1 + 1, H]), scores], 1);
+      }));
+    }
+    tf.dispose([gV, gOt, gQ, gK, leftNorm2, rightNorm2]);
+    return tf.stack(rows);
+  } finally {
+    tf.dispose([W_Q, W_K, W_V, W_O, ...rows]);
+  }
+}
+
+/**
+ * The composition score of random heads (ARENA's baseline): products of uniform random [dModel, dHead]·[dHead, dModel]
+ * factors (the score is scale-invariant, so Kaiming's bound does not matter). Returns the mean, std and samples.
+ * @example
+ * const { mean } = await compositionBaseline({ dModel: 768, dHead: 64, samples: 100, seed: 0 }); // ≈ 0.036
+ */
+export async function compositionBaseline(opts: { dModel: number; dHead: number; samples?: number; seed?: number }): Promise<{ mean: number; std: number; samples: number[] }> {
+  const rng = makeRng(opts.seed ?? 0);
+  const { dModel: D, dHead: d } = opts;
+  const rand = (r: number, c: number) => tf.tensor2d(Float32Array.from({ length: r * c }, () => 2 * rng.next() - 1), [r, c]);
+  const out: number[] = [];
+  for (let i = 0; i < (opts.samples ?? 100); i++) {
+    const s = tf.tidy(() => {
+      // ‖A_l A_r B_l B_r‖ with Gram matrices: no [dModel, dModel] product is built
+      const [Al, Ar, Bl, Br] = [rand(D, d), rand(d, D), rand(D, d), rand(d, D)];
+      const gAl = Al.matMul(Al, true, false), gAr = Ar.matMul(Ar, false, true);
+      const gBl = Bl.matMul(Bl, true, false), gBr = Br.matMul(Br, false, true);
+      const M = Ar.matMul(Bl);
+      const prod2 = gAl.matMul(M).mul(M.matMul(gBr)).sum();
+      return prod2.div(gAl.mul(gAr).sum().mul(gBl.mul(gBr).sum())).sqrt();
+    });
+    out.push((await s.data())[0]!);
+    s.dispose();
+  }
+  const mean = out.reduce((a, b) => a + b, 0) / out.length;
+  const std = Math.sqrt(out.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(out.length - 1, 1));
+  return { mean, std, samples: out };
+}

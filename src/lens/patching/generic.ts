@@ -1,0 +1,200 @@
+/**
+ * The generic activation-patching engine (TransformerLens `generic_activation_patch`): for every index of a sweep it
+ * runs the corrupted input with ONE hook that overwrites part of one activation with its value from a clean cache, and
+ * records `metric(logits)`. Each run starts at the patched layer from the cached corrupted residual stream
+ * (`startAtLayer`), so the blocks before it are computed once for the whole sweep, not once per run.
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { ActivationCache } from "../activationCache";
+import { getActName } from "../hookNames";
+import type { HookedTransformer } from "../hookedTransformer";
+import type { ModelInput } from "../inputs";
+
+/** A patching metric: logits `[batch, pos, dVocab]` → a number (or a scalar tensor, which is read and disposed). */
+export type PatchMetric = (logits: tf.Tensor) => number | tf.Tensor | Promise<number | tf.Tensor>;
+
+/** The axes a sweep can range over (TransformerLens's index_axis_names): layer, position, head, dest/src position. */
+export type AxisName = "layer" | "pos" | "head" | "destPos" | "srcPos";
+
+/**
+ * Builds the patched activation: `corrupted` and `clean` have the activation's shape, `index` is the sweep index
+ * without its leading layer. Return a new tensor of the same shape (it runs inside the forward's `tf.tidy`).
+ */
+export type PatchSetter = (corrupted: tf.Tensor, index: readonly number[], clean: tf.Tensor) => tf.Tensor;
+
+/** How a sweep reports progress: a callback, and/or a bar on stderr (only when stderr is a terminal). */
+export interface ProgressOptions {
+  /** No stderr progress bar (the callback still runs). */
+  readonly silent?: boolean;
+  /** Called after each run with (runs done, total runs). */
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+export interface GenericPatchOptions extends ProgressOptions {
+  /** The activation to patch, as a TransformerLens short name: "resid_pre", "z", "q", "pattern", "attn_out", … */
+  readonly activationName: string;
+  /** The sweep's axes; the first must be "layer". The output has one dimension per axis. */
+  readonly axes: readonly AxisName[];
+  /** Writes the clean values at one index into the corrupted activation. */
+  readonly setter: PatchSetter;
+  /** Explicit indices (rows `[layer, ...]`) instead of the full grid; the output is then flat `[indices.length]`. */
+  readonly indices?: ReadonlyArray<readonly number[]>;
+  /** Name shown on the progress bar. */
+  readonly label?: string;
+}
+
+/**
+ * Evaluates a metric on logits and returns a plain number (a returned tensor is read and disposed).
+ * @example const v = await metricValue((l) => logitDiff(l, answers), logits);
+ */
+export async function metricValue(metric: PatchMetric, logits: tf.Tensor): Promise<number> {
+  const v = await metric(logits);
+  if (typeof v === "number") return v;
+  if (!(v instanceof tf.Tensor)) throw new Error(`a patching metric must return a number or a scalar tensor, got ${typeof v}`);
+  try {
+    if (v.size !== 1) throw new Error(`a patching metric must return a scalar, got a tensor of shape [${v.shape}]; reduce it (e.g. .mean())`);
+    return (await v.data())[0];
+  } finally {
+    if (v !== logits) v.dispose();
+  }
+}
+
+/**
+ * A progress reporter for `total` runs (stderr bar only on a TTY and when not silent).
+ * @example const p = progressReporter(144, "heads", { onProgress: (d, n) => {} }); p.tick(); p.done();
+ */
+export function progressReporter(total: number, label: string, opts: ProgressOptions): { tick(): void; done(): void } {
+  const bar = !opts.silent && process.stderr.isTTY === true;
+  const start = Date.now();
+  let done = 0;
+  const draw = () => {
+    const width = 30;
+    const filled = Math.round((done / Math.max(total, 1)) * width);
+    const secs = ((Date.now() - start) / 1000).toFixed(1);
+    process.stderr.write(`\r${label} [${"#".repeat(filled)}${" ".repeat(width - filled)}] ${done}/${total} ${secs}s`);
+  };
+  return {
+    tick() {
+      done++;
+      opts.onProgress?.(done, total);
+      if (bar) draw();
+    },
+    done() {
+      if (bar) process.stderr.write("\n");
+    },
+  };
+}
+
+/**
+ * A boolean mask broadcastable to `shape`: true exactly at the given coordinates of the fixed dimensions
+ * (`fixed[dim] = index`), size 1 (broadcast) along every other dimension. Caller owns it.
+ * @example indexMask([2, 5, 4, 16], { 2: 3 }); // [1, 1, 4, 1], true at head 3
+ */
+export function indexMask(shape: readonly number[], fixed: Readonly<Record<number, number>>): tf.Tensor {
+  const maskShape = shape.map((d, i) => (i in fixed ? d : 1));
+  const buf = tf.buffer(maskShape, "bool");
+  const coord = maskShape.map((_, i) => (i in fixed ? fixed[i] : 0));
+  for (const [dim, idx] of Object.entries(fixed)) {
+    const d = Number(dim);
+    if (!Number.isInteger(idx) || idx < 0 || idx >= shape[d]) throw new Error(`patch index ${idx} is out of range for dimension ${d} of [${shape}]`);
+  }
+  buf.set(true, ...coord);
+  return buf.toTensor();
+}
+
+/**
+ * `corrupted` with the clean values where `fixed` selects (see indexMask). Exact copy of clean values, no arithmetic.
+ * @example const patched = patchAt(zCorrupted, zClean, { 1: pos, 2: head }); // z[:, pos, head] = clean
+ */
+export function patchAt(corrupted: tf.Tensor, clean: tf.Tensor, fixed: Readonly<Record<number, number>>): tf.Tensor {
+  return tf.tidy(() => tf.where(indexMask(corrupted.shape, fixed), clean, corrupted));
+}
+
+/** Every index of the grid `sizes` in row-major order. */
+function grid(sizes: readonly number[]): number[][] {
+  let rows: number[][] = [[]];
+  for (const n of sizes) rows = rows.flatMap((r) => Array.from({ length: n }, (_, i) => [...r, i]));
+  return rows;
+}
+
+/**
+ * The corrupted residual stream entering each layer `0..maxLayer` (one run, no unembedding). Caller disposes.
+ * Runs are restarted from these with `startAtLayer`.
+ * @example const prefixes = await residPrefixes(model, tokens, 11); // 12 tensors [batch, pos, dModel]
+ */
+export async function residPrefixes(model: HookedTransformer, input: ModelInput, maxLayer: number): Promise<tf.Tensor[]> {
+  const stop = Math.min(maxLayer + 1, model.cfg.nLayers);
+  const names = Array.from({ length: stop }, (_, l) => `blocks.${l}.hook_resid_pre`);
+  const [out, cache] = await model.runWithCache(input, { namesFilter: names, stopAtLayer: stop });
+  const prefixes = names.map((n) => tf.keep(cache.get(n).clone()));
+  out.dispose();
+  cache.dispose();
+  return prefixes;
+}
+
+/**
+ * TransformerLens's `generic_activation_patch`: for each index (by default the full grid of `axes`), runs
+ * `corruptedTokens` with the activation `activationName` at the index's layer patched by `setter` from `cleanCache`,
+ * and stores `metric(logits)`. Returns a float32 tensor shaped by the axes (layer → nLayers, pos/destPos/srcPos →
+ * sequence length, head → nHeads), or `[indices.length]` for explicit indices. The caller owns it.
+ * @example
+ * const [, cleanCache] = await model.runWithCache(cleanTokens);
+ * const out = await genericActivationPatch(model, corruptedTokens, cleanCache, metric, {
+ *   activationName: "resid_pre", axes: ["layer", "pos"], setter: (act, [pos], clean) => patchAt(act, clean, { 1: pos }),
+ * }); // [nLayers, pos]
+ */
+export async function genericActivationPatch(
+  model: HookedTransformer,
+  corruptedTokens: ModelInput,
+  cleanCache: ActivationCache,
+  metric: PatchMetric,
+  opts: GenericPatchOptions,
+): Promise<tf.Tensor> {
+  if (opts.axes[0] !== "layer") throw new Error(`the first patching axis must be "layer", got [${opts.axes.join(", ")}]`);
+  const { nLayers, nHeads } = model.cfg;
+  if (!cleanCache.hasBatchDim) throw new Error("activation patching needs a clean cache with its batch dimension (do not use removeBatchDim)");
+  const maxLayer = opts.indices ? Math.max(0, ...opts.indices.map((r) => r[0] ?? 0)) : nLayers - 1;
+  if (!(Number.isInteger(maxLayer) && maxLayer < nLayers)) throw new Error(`patch indices name layer ${maxLayer}, but the model has ${nLayers} layers`);
+  const prefixes = await residPrefixes(model, corruptedTokens, maxLayer);
+  const seqLen = prefixes[0]!.shape[1] as number; // TransformerLens: the corrupted tokens' length
+  const sizeOf = (a: AxisName) => (a === "layer" ? nLayers : a === "head" ? nHeads : seqLen);
+  const sizes: number[] = opts.axes.map(sizeOf);
+  const indices = opts.indices ? opts.indices.map((r) => [...r]) : grid(sizes);
+  try {
+    for (const r of indices) {
+      if (r.length !== opts.axes.length) throw new Error(`patch index [${r}] has ${r.length} entries but the axes are [${opts.axes.join(", ")}]`);
+      r.forEach((v, i) => {
+        if (!Number.isInteger(v) || v < 0 || v >= (sizes[i] as number)) throw new Error(`patch index [${r}]: ${opts.axes[i]} = ${v} is out of range [0, ${sizes[i]})`);
+      });
+    }
+  } catch (e) {
+    tf.dispose(prefixes);
+    throw e;
+  }
+  const values = new Float32Array(indices.length);
+  const progress = progressReporter(indices.length, opts.label ?? `patching ${opts.activationName}`, opts);
+  try {
+    for (let i = 0; i < indices.length; i++) {
+      const [layer, ...rest] = indices[i] as [number, ...number[]];
+      const name = getActName(opts.activationName, layer);
+      const clean = cleanCache.get(name);
+      const hook = (act: tf.Tensor) => {
+        if (!tf.util.arraysEqual(act.shape, clean.shape)) {
+          throw new Error(`${name}: the corrupted activation is [${act.shape}] but the clean one is [${clean.shape}]; clean and corrupted inputs need the same batch size and length`);
+        }
+        return opts.setter(act, rest, clean);
+      };
+      const logits = await model.runWithHooks(prefixes[layer] as tf.Tensor, { startAtLayer: layer, fwdHooks: [[name, hook]] });
+      try {
+        values[i] = await metricValue(metric, logits);
+      } finally {
+        logits.dispose();
+      }
+      progress.tick();
+    }
+  } finally {
+    progress.done();
+    tf.dispose(prefixes);
+  }
+  return tf.tensor(values, opts.indices ? [indices.length] : sizes);
+}

@@ -1,0 +1,9 @@
+/** Activation patching, path patching, ablation and patching metrics (TransformerLens `patching` + ARENA helpers). */
+export {
+  genericActivationPatch, indexMask, metricValue, patchAt, progressReporter,
+  type AxisName, type GenericPatchOptions, type PatchMetric, type PatchSetter, type ProgressOptions,
+} from "./generic";
+export * from "./patchers";
+export { logitDiff, normalizedMetric, type AnswerTokens, type LogitDiffOptions } from "./metrics";
+export { getPathPatchHeadToFinalResid, getPathPatchHeadToHeads, type HeadRef, type PathPatchInputs } from "./pathPatching";
+export { activationAblationHooks, getAblationScores, headAblationHooks, type AblationMode } from "./ablation";

@@ -1,0 +1,127 @@
+/**
+ * Recipes of the bundled toy models (data/models/<name>/): architecture, corpus, hyper-parameters, the evaluation run
+ * during training and the acceptance criteria. `scripts/train.ts` runs them; the tests check the criteria on the
+ * committed weights with fresh seeds.
+ */
+import { resolveConfig, type TransformerConfig } from "../config";
+import { randomTokens, repeatedSpans, tinyLanguage, type Corpus } from "../data/corpora";
+import { SPECIAL_TOKENS, vocabulary } from "../data/vocab";
+import type { HookedTransformer } from "../hookedTransformer";
+import { measureInduction, measureIoi } from "./evaluation";
+
+/** How to train one bundled model. */
+export interface Recipe {
+  readonly name: string;
+  readonly summary: string;
+  readonly cfg: TransformerConfig;
+  /** The tokenizer's words in id order (specials first); `cfg.dVocab` of them. */
+  readonly vocab: readonly string[];
+  readonly corpus: Corpus;
+  readonly corpusDescription: string;
+  readonly seed: number;
+  readonly batchSize: number;
+  /** Row length in tokens (= nCtx). */
+  readonly seqLen: number;
+  /** Upper bound; training stops at the first evaluation that meets `criteria`. */
+  readonly maxSteps: number;
+  /**
+   * Learning-rate schedule restarts: train with a warmup + cosine schedule over `stages[0]` steps, then resume (moments
+   * kept) with a cosine over `stages[1]` total steps, … (default `[maxSteps]`).
+   */
+  readonly stages?: readonly number[];
+  readonly lr: number;
+  readonly warmupSteps: number;
+  readonly weightDecay: number;
+  readonly gradClip: number;
+  readonly evalEvery: number;
+  /** Measurements on a model (seeded: `seed` picks fresh prompts). */
+  readonly evaluate: (model: HookedTransformer, seed: number) => Promise<Record<string, number>>;
+  /** Names and tests of the acceptance criteria. */
+  readonly criteria: ReadonlyArray<{ readonly label: string; readonly ok: (m: Record<string, number>) => boolean }>;
+}
+
+const V = vocabulary().length;
+const LOW = SPECIAL_TOKENS.length;
+
+function config(name: string, over: { nLayers: number; dModel: number; nHeads: number; nCtx: number; attnOnly: boolean; dVocab?: number }): TransformerConfig {
+  return resolveConfig({
+    modelName: name, architecture: "gpt2", dMlp: 4 * over.dModel, dVocab: V, actFn: "gelu_new", eps: 1e-5,
+    normalizationType: "LN", positionalEmbeddingType: "standard", rotaryBase: 10000, parallelAttnMlp: false, defaultPrependBos: true,
+    ...over,
+  });
+}
+
+/** toy-attn-2l's vocabulary: the first 64 words (2 specials, punctuation and function words of the language). */
+const ATTN_VOCAB = 64;
+
+/** Repeat length used to measure induction (2·25 + BOS = 51 ≤ nCtx 64). */
+export const INDUCTION_SEQ_LEN = 25;
+
+const toyAttn2l: Recipe = {
+  name: "toy-attn-2l",
+  summary: "2-layer attention-only transformer (LayerNorm, learned positions) that forms a previous-token head and induction heads",
+  cfg: config("toy-attn-2l", { nLayers: 2, dModel: 64, nHeads: 4, nCtx: 64, attnOnly: true }),
+  vocab: vocabulary(),
+  corpus: repeatedSpans({ minLen: 4, maxLen: 24, spans: 2 }),
+  corpusDescription:
+    "corpus (a) `repeatedSpans({background: randomTokens(2, 64), minLen: 4, maxLen: 24, spans: 2, low: 2, high: 64})`: " +
+    "rows of uniformly random non-special tokens of the model's 64-word vocabulary (the first 64 words of the small " +
+    "language: specials, punctuation, function words) in which two spans of 4–24 random tokens are each written at a " +
+    "random position and repeated at a random later position. (With the full 275-word vocabulary and the small " +
+    "language as background, 1 750 steps gave a previous-token head (0.5) but no induction yet: the plateau before " +
+    "induction grows with the vocabulary, and this machine's CPU budget is small.)",
+  seed: 1,
+  batchSize: 16,
+  seqLen: 64,
+  maxSteps: 3000,
+  lr: 1e-2,
+  warmupSteps: 100,
+  weightDecay: 0.01,
+  gradClip: 1,
+  evalEvery: 250,
+  evaluate: async (model, seed) => {
+    const r = await measureInduction(model, { seqLen: INDUCTION_SEQ_LEN, batch: 10, seed, low: LOW });
+    return {
+      firstHalfLoss: r.firstHalfLoss, secondHalfLoss: r.secondHalfLoss, lossRatio: r.lossRatio,
+      prevTokenScore: r.prevTokenScore, prevTokenHead: r.prevTokenHead, inductionScore: r.inductionScore, inductionHead: r.inductionHead,
+    };
+  },
+  criteria: [
+    { label: "second-repeat loss ≤ 20% of first", ok: (m) => m.lossRatio! <= 0.2 },
+    { label: "layer-0 previous-token head score ≥ 0.8", ok: (m) => m.prevTokenScore! >= 0.8 },
+    { label: "layer-1 induction head score ≥ 0.6", ok: (m) => m.inductionScore! >= 0.6 },
+  ],
+};
+
+const toyIoi: Recipe = {
+  name: "toy-ioi",
+  summary: "3-layer GPT-2-style transformer (MLPs, LayerNorm) trained on the small language; solves IOI on unseen name pairs",
+  cfg: config("toy-ioi", { nLayers: 3, dModel: 64, nHeads: 4, nCtx: 32, attnOnly: false }),
+  vocab: vocabulary(),
+  corpus: tinyLanguage({ ioiFraction: 0.5 }),
+  corpusDescription:
+    "corpus (b) `tinyLanguage({ioiFraction: 0.5})`: running text of the small language, half of the sentences IOI " +
+    "sentences (8 templates, ABBA and BABA with equal probability; two names of the 40 `HELD_OUT_PAIR_NAMES` never " +
+    "appear together in an IOI sentence, so every pair `ioiDataset` draws by default is unseen)",
+  seed: 2,
+  batchSize: 32,
+  seqLen: 32,
+  maxSteps: 3000,
+  lr: 3e-3,
+  warmupSteps: 100,
+  weightDecay: 0.01,
+  gradClip: 1,
+  evalEvery: 250,
+  evaluate: async (model, seed) => {
+    const r = await measureIoi(model, { n: 200, seed, templates: "mixed" });
+    return { meanLogitDiff: r.meanLogitDiff, accuracy: r.accuracy, topIsIo: r.topIsIo, abcMeanLogitDiff: r.abcMeanLogitDiff };
+  },
+  criteria: [
+    { label: "mean logit difference (IO − S) ≥ 2.0", ok: (m) => m.meanLogitDiff! >= 2 },
+    { label: "accuracy ≥ 95%", ok: (m) => m.accuracy! >= 0.95 },
+    { label: "|ABC logit difference| ≤ 0.5", ok: (m) => Math.abs(m.abcMeanLogitDiff!) <= 0.5 },
+  ],
+};
+
+/** Every recipe by model name. */
+export const RECIPES: Readonly<Record<string, Recipe>> = { "toy-attn-2l": toyAttn2l, "toy-ioi": toyIoi };

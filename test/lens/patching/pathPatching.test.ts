@@ -1,0 +1,126 @@
+/**
+ * Path patching and ablation on the committed tiny GPT-2, against full-model runs with the activations rebuilt by hand
+ * (slices + concat, no startAtLayer), plus invariants: a last-layer sender's path to the logits is its activation
+ * patch; patching from an identical cache changes nothing; no tensor leaks.
+ */
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs";
+import { HookedTransformer, setBackend, type ActivationCache, type FwdHooks } from "../../../src/lens/index";
+import * as P from "../../../src/lens/patching/index";
+import { expectAllClose } from "../../helpers";
+import { TOLERANCES } from "../../tolerances";
+import { loadReference } from "../../fixtures";
+
+const ORIG = [[5, 17, 99, 3, 250, 41, 7], [12, 300, 8, 77, 401, 2, 64]];
+const NEW = [[6, 18, 98, 3, 251, 40, 7], [13, 301, 9, 77, 400, 3, 64]];
+const ANSWERS = [[10, 20], [30, 40]];
+
+/** act with head `h` (dim 2) replaced by src's. */
+function headFrom(act: tf.Tensor, src: tf.Tensor, h: number): tf.Tensor {
+  const n = act.shape[2] as number;
+  const part = (t: tf.Tensor, from: number, len: number) => t.slice([0, 0, from, 0], [-1, -1, len, -1]);
+  return tf.concat([part(act, 0, h), part(src, h, 1), part(act, h + 1, n - h - 1)].filter((p) => p.shape[2] !== 0), 2);
+}
+
+describe("path patching and ablation (tiny-gpt2)", () => {
+  let model: HookedTransformer;
+  let origCache: ActivationCache;
+  let newCache: ActivationCache;
+  const metric = (l: tf.Tensor) => P.logitDiff(l, ANSWERS);
+  const value = async (logits: tf.Tensor) => {
+    const v = await P.metricValue(metric, logits);
+    logits.dispose();
+    return v;
+  };
+
+  before(async () => {
+    await setBackend("cpu");
+    model = await HookedTransformer.fromPretrained((await loadReference("tiny-gpt2")).folder);
+    let l: tf.Tensor;
+    [l, origCache] = await model.runWithCache(ORIG);
+    l.dispose();
+    [l, newCache] = await model.runWithCache(NEW);
+    l.dispose();
+  });
+  after(() => {
+    origCache.dispose();
+    newCache.dispose();
+    model.dispose();
+  });
+
+  test("head → final residual: matches a hand-built frozen run; last layer equals activation patching", async () => {
+    const before = tf.memory().numTensors;
+    const grid = await P.getPathPatchHeadToFinalResid(model, metric, { origTokens: ORIG, origCache, newCache });
+    assert.deepEqual(grid.shape, [3, 4]);
+    const g = (await grid.array()) as number[][];
+    for (const [sl, sh] of [[0, 1], [1, 3]] as const) {
+      const hooks: FwdHooks = [0, 1, 2].map((l) => {
+        const name = `blocks.${l}.attn.hook_z`;
+        return [name, () => (l === sl ? headFrom(origCache.get(name), newCache.get(name), sh) : origCache.get(name).clone())] as const;
+      });
+      const byHand = await value(await model.runWithHooks(ORIG, { fwdHooks: hooks }));
+      assert.ok(Math.abs(g[sl]![sh]! - byHand) < 1e-4, `sender ${sl}.${sh}: ${g[sl]![sh]} vs ${byHand}`);
+    }
+    const act = await P.getActPatchAttnHeadOutAllPos(model, ORIG, newCache, metric);
+    const [a, b] = [grid.slice([2], [1]), act.slice([2], [1])];
+    await expectAllClose(a, b, TOLERANCES.float32Invariant, "last-layer path = activation patch");
+    tf.dispose([grid, act, a, b]);
+    const same = await P.getPathPatchHeadToFinalResid(model, metric, { origTokens: ORIG, origCache, newCache: origCache });
+    const base = await value(await model.forward(ORIG));
+    await expectAllClose(same, new Array(12).fill(base), TOLERANCES.float32Invariant, "patching from the same cache");
+    same.dispose();
+    assert.equal(tf.memory().numTensors, before, "tensors leaked");
+  });
+
+  test("head → heads' values: matches the two hand-built runs (freeze + capture, then patch receivers)", async () => {
+    const before = tf.memory().numTensors;
+    const receivers: P.HeadRef[] = [[2, 1], [2, 3]];
+    const grid = await P.getPathPatchHeadToHeads(model, metric, { receivers, receiverInput: "v", origTokens: ORIG, origCache, newCache });
+    assert.deepEqual(grid.shape, [2, 4]);
+    const g = (await grid.array()) as number[][];
+    for (const [sl, sh] of [[0, 2], [1, 0]] as const) {
+      let captured: tf.Tensor | undefined;
+      const hooks: FwdHooks = [
+        ...[0, 1].map((l) => {
+          const name = `blocks.${l}.attn.hook_z`;
+          return [name, () => (l === sl ? headFrom(origCache.get(name), newCache.get(name), sh) : origCache.get(name).clone())] as const;
+        }),
+        ["blocks.2.attn.hook_v", (act: tf.Tensor) => void (captured = tf.keep(act.clone()))] as const,
+      ];
+      (await model.runWithHooks(ORIG, { fwdHooks: hooks })).dispose();
+      const patch = (act: tf.Tensor) => headFrom(headFrom(act, captured!, 1), captured!, 3);
+      const byHand = await value(await model.runWithHooks(ORIG, { fwdHooks: [["blocks.2.attn.hook_v", patch]] }));
+      captured!.dispose();
+      assert.ok(Math.abs(g[sl]![sh]! - byHand) < 1e-4, `sender ${sl}.${sh}: ${g[sl]![sh]} vs ${byHand}`);
+    }
+    grid.dispose();
+    assert.equal(tf.memory().numTensors, before, "tensors leaked");
+    await assert.rejects(P.getPathPatchHeadToHeads(model, metric, { receivers: [[5, 0]], receiverInput: "q", origTokens: ORIG, origCache, newCache }), /does not exist/);
+  });
+
+  test("zero and mean ablation hooks equal hand-built replacements; ablation scores are differences from the clean metric", async () => {
+    const name = "blocks.1.attn.hook_z";
+    const zeroed = await value(await model.runWithHooks(ORIG, { fwdHooks: P.headAblationHooks([[1, 2]], { mode: "zero" }) }));
+    const zeroByHand = await value(await model.runWithHooks(ORIG, { fwdHooks: [[name, (a) => headFrom(a, tf.zerosLike(a), 2)]] }));
+    assert.ok(Math.abs(zeroed - zeroByHand) < 1e-5, "zero ablation");
+    // mean over NEW's batch, computed in JS
+    const z = (await newCache.get(name).array()) as number[][][][];
+    const mean = z[0]!.map((row, p) => row.map((head, h) => head.map((x, d) => (x + z[1]![p]![h]![d]!) / 2)));
+    const meanT = tf.tensor([mean, mean]);
+    const meaned = await value(await model.runWithHooks(ORIG, { fwdHooks: P.headAblationHooks([[1, 2]], { mode: "mean", meanCache: newCache }) }));
+    const meanByHand = await value(await model.runWithHooks(ORIG, { fwdHooks: [[name, (a) => headFrom(a, meanT, 2)]] }));
+    meanT.dispose();
+    assert.ok(Math.abs(meaned - meanByHand) < 1e-4, `mean ablation ${meaned} vs ${meanByHand}`);
+    const before = tf.memory().numTensors;
+    const scores = await P.getAblationScores(model, ORIG, metric, { mode: "zero" });
+    assert.deepEqual(scores.shape, [3, 4]);
+    const base = await value(await model.forward(ORIG));
+    assert.ok(Math.abs(((await scores.array()) as number[][])[1]![2]! - (zeroByHand - base)) < 1e-4, "score = ablated − clean");
+    scores.dispose();
+    assert.equal(tf.memory().numTensors, before, "tensors leaked");
+    const mlp = await value(await model.runWithHooks(ORIG, { fwdHooks: P.activationAblationHooks(["blocks.0.hook_mlp_out"], { mode: "zero" }) }));
+    const mlpByHand = await value(await model.runWithHooks(ORIG, { fwdHooks: [["blocks.0.hook_mlp_out", (a) => tf.zerosLike(a)]] }));
+    assert.equal(mlp, mlpByHand);
+  });
+});
