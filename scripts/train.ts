@@ -48,7 +48,7 @@ async function main(): Promise<void> {
   const params = initParams(recipe.cfg, recipe.seed);
   const nParams = paramCount(params);
   console.log(`${recipe.name}: ${nParams} parameters, backend ${backend.name} (${backend.matmul?.detail ?? ""})`);
-  const passes = (m?: Record<string, number>) => m !== undefined && recipe.criteria.every((c) => c.ok(m));
+  const passes = (m?: Record<string, number>) => m !== undefined && (recipe.stopWhen?.(m) ?? recipe.criteria.every((c) => c.ok(m)));
   const run = (steps: number) => trainLanguageModel({
     cfg: recipe.cfg, params, steps, lr: recipe.lr, warmupSteps: recipe.warmupSteps, weightDecay: recipe.weightDecay,
     gradClip: recipe.gradClip, batch: (i) => corpusBatch(recipe.corpus, recipe.seed, i, recipe.batchSize, recipe.seqLen),

@@ -18,7 +18,7 @@ export { HookedTransformer, type ForwardOptions, type ForwardResult, type NamesF
 export { resolveConfig, type ActFn, type TransformerConfig } from "./config";
 export type { FromPretrainedOptions } from "./loading/fromPretrained";
 export type { ModelInput } from "./inputs";
-export { ARCHITECTURES } from "./architectures";
+export { ARCHITECTURES } from "./architectures/index";
 export type { Architecture } from "./architectures/types";
 export { processWeights, foldLayerNorm, centerWritingWeights, centerUnembed, foldValueBiases, type ProcessingOptions } from "./loading/weightProcessing";
 export { readSafetensors, writeSafetensors, type RawTensor } from "./loading/safetensors";
@@ -44,7 +44,17 @@ export * from "./analysis/index";
 export * from "./datasets/index";
 export { generate, sampleLogits, type GenerateOptions, type SamplingOptions } from "./generate";
 
-// 7. visualisation: plotly figures, notebook display, HTML viewers, saving
+// 7. training and bundled models: synthetic corpora, tokenizer, trainer, evaluation
+export { initParams, trainableWeights, toHfGpt2, hfGpt2Config } from "./training/params";
+export { trainLanguageModel, nextTokenLoss } from "./training/trainer";
+export { AdamW, warmupCosine } from "./training/adamw";
+export { registerTrainingKernels } from "./training/kernels";
+export { measureInduction, measureIoi } from "./training/evaluation";
+export { ioiPatching } from "./training/ioiAnalysis";
+export { corpusBatch, repeatedSpans, tinyLanguage, mixture, randomTokens } from "./data/corpora";
+export { tinyTokenizerJson } from "./data/tinyTokenizer";
+
+// 8. visualisation: plotly figures, notebook display, HTML viewers, saving
 export {
   imshow, line, scatter, bar, histogram, show, displayBundle, inNotebook, resendPlotly,
   attentionHeads, attentionPattern, coloredTokens, coloredTokensMulti, topkTokens,

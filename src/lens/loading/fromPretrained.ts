@@ -5,7 +5,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { existsSync } from "node:fs";
 import * as path from "node:path";
-import { architectureFor } from "../architectures";
+import { architectureFor } from "../architectures/index";
 import { checkStateDict, CheckpointReader } from "../architectures/convert";
 import type { StateDict } from "../components/weights";
 import { resolveConfig, type TransformerConfig } from "../config";

@@ -50,8 +50,9 @@ export function modelCard(f: CardFacts): string {
       (r.stages && r.stages.length > 1
         ? `to 10% over ${r.stages[0]} steps, then the schedule restarted (moments kept) as a cosine over ${r.stages.slice(1).join(", then ")} total steps, `
         : `to 10% over at most ${r.maxSteps} steps, `) + `gradient clipping at global norm ${r.gradClip}, batch ${r.batchSize} × ${r.seqLen} tokens, ` +
-      `seed ${r.seed}. Training stops at the first evaluation (every ${r.evalEvery} steps, evaluation seed 0) that meets the criteria: ` +
-      `**${f.steps} steps** (${f.steps * r.batchSize * r.seqLen} tokens), ${f.seconds.toFixed(0)} s` +
+      `seed ${r.seed}. Training stops at the first evaluation (every ${r.evalEvery} steps, evaluation seed 0) that meets ` +
+      `${r.stopRule ?? "the criteria"}: ` +
+      `**${f.steps} steps** (${f.steps * r.batchSize * r.seqLen} tokens), ${f.seconds.toFixed(0)} s of wall-clock time (2 cores shared with other jobs)` +
       (f.resumedFrom ? ` after resuming at step ${f.resumedFrom}` : "") + ` on ${f.machine}.`,
     "",
     `Loss (mean over 50 steps): ${curve.map(([s, l]) => `${s}: ${l.toFixed(3)}`).join(", ")}.`,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { corpusBatch, mixture, repeatedSpans, tinyLanguage, type Corpus } from "../../../src/lens/data/corpora";
+import { corpusBatch, mixture, randomTokens, repeatedSpans, tinyLanguage, type Corpus } from "../../../src/lens/data/corpora";
 import { fillerSentence, ioiSentence, tinyLanguageTokens, trainingPair } from "../../../src/lens/data/tinyLanguage";
 import { tinyTokenizerConfig, tinyTokenizerJson } from "../../../src/lens/data/tinyTokenizer";
 import { HELD_OUT_PAIR_NAMES, NAMES, OBJECTS, PLACES, SPECIAL_TOKENS, vocabulary } from "../../../src/lens/data/vocab";
@@ -81,6 +81,11 @@ test("repeatedSpans: one random span of length in [minLen, maxLen] and its copy 
     starts.add(first[0]!);
   }
   assert.ok(lengths.size >= 8 && starts.size >= 10, "lengths and positions vary");
+  const rnd = corpusBatch(randomTokens(2, 6), 0, 0, 200, 10).flat();
+  const counts = [0, 1, 2, 3, 4, 5].map((v) => rnd.filter((t) => t === v).length);
+  assert.equal(counts[0], 200, "randomTokens: BOS once per row, nowhere else");
+  assert.equal(counts[1], 0);
+  for (const c of counts.slice(2)) assert.ok(Math.abs(c - 450) < 80, `randomTokens is uniform over [2, 6): ${counts}`);
 });
 
 test("corpusBatch is a pure function of (seed, index); mixture follows its weights", () => {
