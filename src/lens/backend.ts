@@ -6,7 +6,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { accelerateMatmul, matmulInfo, type MatmulInfo } from "./accel/accelerate";
-import { registerWebGpu } from "./accel/webgpu";
+import { registerWebGpu } from "./accel/dawnWebgpu";
 
 export type BackendName = "tensorflow" | "wasm" | "cpu" | "webgl" | "webgpu";
 
@@ -44,7 +44,7 @@ const CANDIDATES: readonly Candidate[] = [
       throw new Error(errors.join("; "));
     },
   },
-  { name: "webgpu", register: registerWebGpu }, // only with a hardware adapter (accel/webgpu.ts)
+  { name: "webgpu", register: registerWebGpu }, // only with a hardware adapter (accel/dawnWebgpu.ts)
   { name: "wasm", register: () => require("@tensorflow/tfjs-backend-wasm") },
   { name: "cpu", register: () => undefined },
 ];

@@ -54,6 +54,12 @@ export async function registerWebGpu(): Promise<void> {
   } catch {
     throw new Error("the `webgpu` package (Dawn for Node) is not installed: npm install webgpu@0.6.2 @tensorflow/tfjs-backend-webgpu@4.22.0");
   }
+  // This file must not be named webgpu.ts: tslab resolves require("webgpu") to a same-named module of the project.
+  const mod = dawn as unknown as { create?: unknown; default?: typeof dawn };
+  if (typeof mod.create !== "function" && typeof mod.default?.create === "function") dawn = mod.default;
+  if (typeof dawn.create !== "function") {
+    throw new Error(`the \`webgpu\` package loaded without a create() function (exports: ${Object.keys(mod).join(", ")}); reinstall it`);
+  }
   const gpu = dawn.create([]);
   const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
   const info = adapter?.info ?? {};

@@ -1,7 +1,7 @@
 /** WebGPU selection: which adapters are used, and that without a GPU it is skipped with a reason. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { judgeAdapter, MIN_BINDING_BYTES, type AdapterSummary } from "../../../src/lens/accel/webgpu";
+import { judgeAdapter, MIN_BINDING_BYTES, type AdapterSummary } from "../../../src/lens/accel/dawnWebgpu";
 import { setBackend } from "../../../src/lens/backend";
 
 const GPU: AdapterSummary = {
