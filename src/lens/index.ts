@@ -54,7 +54,11 @@ export { ioiPatching } from "./training/ioiAnalysis";
 export { corpusBatch, repeatedSpans, tinyLanguage, mixture, randomTokens } from "./data/corpora";
 export { tinyTokenizerJson } from "./data/tinyTokenizer";
 
-// 8. visualisation: plotly figures, notebook display, HTML viewers, saving
+// 8. sparse autoencoders (SAELens-compatible) and toy models of superposition
+export * from "./sae/index";
+export * from "./toy/index";
+
+// 9. visualisation: plotly figures, notebook display, HTML viewers, saving
 export {
   imshow, line, scatter, bar, histogram, show, displayBundle, inNotebook, resendPlotly,
   attentionHeads, attentionPattern, coloredTokens, coloredTokensMulti, topkTokens,

@@ -119,7 +119,13 @@ export class Browser {
       await Promise.race([gone, new Promise((r) => setTimeout(r, 3000))]);
       if (!this.exited) this.proc.kill("SIGKILL");
     }
-    rmSync(this.profile, { recursive: true, force: true });
+    // Chromium's helper processes can still be writing to the profile just after the main process exits: retry, and
+    // leave a temporary folder behind rather than fail the caller.
+    try {
+      rmSync(this.profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+    } catch {
+      /* a leftover folder under the OS temp dir is harmless */
+    }
   }
 }
 

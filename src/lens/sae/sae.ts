@@ -1,0 +1,126 @@
+/**
+ * `SparseAutoencoder`: parameters as tf.Variables, encode / decode / forward (optionally with the error term),
+ * foldWDecNorm, and SAELens-format save / load (see `io.ts`).
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { SaeConfig } from "./config";
+import { loadSae, saveSae } from "./io";
+import { rowNorms } from "./ops";
+import { getSaeArchitecture } from "./registry";
+import type { SaeArchitecture, SaeParams, SaeTrainContext, SaeTrainOutput } from "./types";
+
+/** Constructor options: a config plus an optional init seed. */
+export type SparseAutoencoderOptions = SaeConfig & { readonly seed?: number };
+
+/** SAELens v6 init: W_dec kaiming-uniform (bound 1/√d_in) with rows rescaled to norm 0.1; W_enc = W_decᵀ. */
+function v6Init(dIn: number, dSae: number, seed: number): { W_enc: tf.Tensor2D; W_dec: tf.Tensor2D } {
+  return tf.tidy(() => {
+    const bound = 1 / Math.sqrt(dIn);
+    const w = tf.randomUniform([dSae, dIn], -bound, bound, "float32", seed);
+    const W_dec = w.div(rowNorms(w).expandDims(1)).mul(0.1) as tf.Tensor2D;
+    return { W_enc: W_dec.transpose(), W_dec };
+  });
+}
+
+/** A sparse autoencoder of one of the registered architectures. */
+export class SparseAutoencoder {
+  readonly cfg: SaeConfig;
+  readonly arch: SaeArchitecture;
+  /** Trainable parameters by SAELens training name. */
+  readonly params: Record<string, tf.Variable>;
+
+  /** Fresh SAE with SAELens v6 initialisation, or (internal) with the given initial tensors, which it takes over. */
+  constructor(opts: SparseAutoencoderOptions, initial?: Record<string, tf.Tensor>) {
+    const { seed, ...cfg } = opts;
+    if (!(cfg.dIn > 0 && cfg.dSae > 0)) throw new Error(`SparseAutoencoder: dIn and dSae must be positive, got ${cfg.dIn}, ${cfg.dSae}`);
+    if (cfg.architecture === "topk" && !(cfg.k !== undefined && cfg.k > 0)) throw new Error(`SparseAutoencoder: architecture "topk" needs k > 0 (e.g. k: 32)`);
+    this.cfg = { applyBDecToInput: true, normalizeActivations: "none", ...cfg };
+    this.arch = getSaeArchitecture(cfg.architecture);
+    let init = initial;
+    if (!init) {
+      const { W_enc, W_dec } = v6Init(cfg.dIn, cfg.dSae, seed ?? 0);
+      init = this.arch.init(this.cfg, W_enc, W_dec);
+    }
+    this.params = {};
+    for (const [k, v] of Object.entries(init)) {
+      this.params[k] = tf.variable(v, true, undefined, "float32");
+      v.dispose();
+    }
+  }
+
+  /** x̃ = x − b_dec (when applyBDecToInput). */
+  processInput(x: tf.Tensor2D): tf.Tensor2D {
+    return this.cfg.applyBDecToInput === false ? x : (x.sub(this.params.b_dec!) as tf.Tensor2D);
+  }
+
+  /** Latent activations `[..., d_sae]` of inputs `[..., d_in]` (synchronous, untidied: call inside tf.tidy). */
+  encodeSync(x: tf.Tensor): tf.Tensor {
+    const shape = x.shape;
+    const flat = x.reshape([-1, this.cfg.dIn]) as tf.Tensor2D;
+    return this.arch.encode(this.params, this.processInput(flat), this.cfg).reshape([...shape.slice(0, -1), this.cfg.dSae]);
+  }
+
+  /** Reconstruction `[..., d_in]` of latents `[..., d_sae]` (synchronous, untidied). */
+  decodeSync(f: tf.Tensor): tf.Tensor {
+    const shape = f.shape;
+    return this.arch.decode(this.params, f.reshape([-1, this.cfg.dSae]) as tf.Tensor2D, this.cfg).reshape([...shape.slice(0, -1), this.cfg.dIn]);
+  }
+
+  /** decode(encode(x)), plus the error term x − x̂ when `useErrorTerm` (then the output equals x). */
+  forwardSync(x: tf.Tensor, useErrorTerm = false): tf.Tensor {
+    const xHat = this.decodeSync(this.encodeSync(x));
+    return useErrorTerm ? xHat.add(x.sub(xHat)) : xHat;
+  }
+
+  /** Latent activations of `x` `[..., d_in]`. */
+  async encode(x: tf.Tensor): Promise<tf.Tensor> {
+    return tf.tidy(() => this.encodeSync(x));
+  }
+
+  /** Reconstruction of latents `f` `[..., d_sae]`. */
+  async decode(f: tf.Tensor): Promise<tf.Tensor> {
+    return tf.tidy(() => this.decodeSync(f));
+  }
+
+  /** decode(encode(x)). */
+  async forward(x: tf.Tensor, opts: { useErrorTerm?: boolean } = {}): Promise<tf.Tensor> {
+    return tf.tidy(() => this.forwardSync(x, opts.useErrorTerm));
+  }
+
+  /** Training forward pass on a batch `[B, d_in]` (untidied; for the trainer and gradient checks). */
+  trainForward(x: tf.Tensor2D, ctx: SaeTrainContext): SaeTrainOutput {
+    return this.arch.trainForward(this.params, x, this.processInput(x), this.cfg, ctx);
+  }
+
+  /** Scales decoder rows to unit norm and compensates in the encoder (reconstructions unchanged; TopK needs rescaleActsByDecoderNorm). */
+  foldWDecNorm(): void {
+    if (this.cfg.architecture === "topk" && !this.cfg.rescaleActsByDecoderNorm) {
+      throw new Error("foldWDecNorm: a TopK SAE without rescaleActsByDecoderNorm ranks raw pre-activations, so folding would change which latents win; set rescaleActsByDecoderNorm: true (as SAELens training does) before folding");
+    }
+    tf.tidy(() => {
+      const n = rowNorms(this.params.W_dec!);
+      for (const [k, v] of Object.entries(this.arch.fold(this.params, n))) this.params[k]!.assign(v);
+    });
+  }
+
+  /** The tensors SAELens saves (e.g. `threshold` rather than `log_threshold`); the caller disposes them. */
+  savedTensors(): Record<string, tf.Tensor> {
+    return tf.tidy(() => Object.fromEntries(Object.entries(this.arch.toSaved(this.params)).map(([k, t]) => [k, t.clone()])));
+  }
+
+  /** Writes cfg.json, sae_weights.safetensors and (if given) sparsity.safetensors into `folder`. */
+  async save(folder: string, opts: { sparsity?: tf.Tensor | Float32Array } = {}): Promise<void> {
+    await saveSae(this, folder, opts.sparsity);
+  }
+
+  /** Loads a SAELens-format folder (v6 or older cfg.json). */
+  static async load(folder: string): Promise<SparseAutoencoder> {
+    const { cfg, tensors } = await loadSae(folder);
+    return new SparseAutoencoder(cfg, tensors);
+  }
+
+  /** Frees the parameters. */
+  dispose(): void {
+    for (const v of Object.values(this.params)) v.dispose();
+  }
+}

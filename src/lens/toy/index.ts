@@ -1,0 +1,2 @@
+/** Toy models of superposition. */
+export { ToyModel, generateToyBatch, type ToyModelConfig, type ToyGeometry } from "./tms";
