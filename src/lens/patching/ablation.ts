@@ -9,7 +9,7 @@ import { getActName } from "../hookNames";
 import type { HookedTransformer } from "../hookedTransformer";
 import type { FwdHooks, HookFn } from "../hookPoint";
 import type { ModelInput } from "../inputs";
-import { metricValue, progressReporter, residPrefixes, type PatchMetric, type ProgressOptions } from "./generic";
+import { metricFromLayer, metricValue, progressReporter, residPrefixes, type PatchMetric, type ProgressOptions } from "./generic";
 import type { HeadRef } from "./pathPatching";
 
 /** "zero", or "mean": the activation's mean over the batch dimension of `meanCache` (kept per position). */
@@ -86,12 +86,7 @@ export async function getAblationScores(
   try {
     for (let l = 0; l < nLayers; l++) {
       for (let h = 0; h < nHeads; h++) {
-        const logits = await model.runWithHooks(prefixes[l], { startAtLayer: l, fwdHooks: headAblationHooks([[l, h]], how) });
-        try {
-          values[l * nHeads + h] = (await metricValue(metric, logits)) - baseline;
-        } finally {
-          logits.dispose();
-        }
+        values[l * nHeads + h] = (await metricFromLayer(model, prefixes[l], l, headAblationHooks([[l, h]], how), metric)) - baseline;
         progress.tick();
       }
     }

@@ -8,6 +8,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { ActivationCache } from "../activationCache";
 import { getActName } from "../hookNames";
 import type { HookedTransformer } from "../hookedTransformer";
+import type { FwdHooks } from "../hookPoint";
 import type { ModelInput } from "../inputs";
 
 /** A patching metric: logits `[batch, pos, dVocab]` → a number (or a scalar tensor, which is read and disposed). */
@@ -56,6 +57,22 @@ export async function metricValue(metric: PatchMetric, logits: tf.Tensor): Promi
     return (await v.data())[0];
   } finally {
     if (v !== logits) v.dispose();
+  }
+}
+
+/** Runs the model from `prefix` (the residual entering `layer`) with `fwdHooks` and returns the metric; frees the logits. */
+export async function metricFromLayer(
+  model: HookedTransformer,
+  prefix: tf.Tensor,
+  layer: number,
+  fwdHooks: FwdHooks,
+  metric: PatchMetric,
+): Promise<number> {
+  const logits = await model.runWithHooks(prefix, { startAtLayer: layer, fwdHooks });
+  try {
+    return await metricValue(metric, logits);
+  } finally {
+    logits.dispose();
   }
 }
 
@@ -184,12 +201,7 @@ export async function genericActivationPatch(
         }
         return opts.setter(act, rest, clean);
       };
-      const logits = await model.runWithHooks(prefixes[layer] as tf.Tensor, { startAtLayer: layer, fwdHooks: [[name, hook]] });
-      try {
-        values[i] = await metricValue(metric, logits);
-      } finally {
-        logits.dispose();
-      }
+      values[i] = await metricFromLayer(model, prefixes[layer] as tf.Tensor, layer, [[name, hook]], metric);
       progress.tick();
     }
   } finally {

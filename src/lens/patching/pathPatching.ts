@@ -13,7 +13,7 @@ import type { ActivationCache } from "../activationCache";
 import type { HookedTransformer } from "../hookedTransformer";
 import type { FwdHooks, HookFn } from "../hookPoint";
 import type { ModelInput } from "../inputs";
-import { indexMask, metricValue, progressReporter, residPrefixes, type PatchMetric, type ProgressOptions } from "./generic";
+import { indexMask, metricFromLayer, metricValue, progressReporter, residPrefixes, type PatchMetric, type ProgressOptions } from "./generic";
 
 /** A head as [layer, head]. */
 export type HeadRef = readonly [number, number];
@@ -64,12 +64,7 @@ export async function getPathPatchHeadToFinalResid(model: HookedTransformer, met
   try {
     for (let l = 0; l < nLayers; l++) {
       for (let h = 0; h < nHeads; h++) {
-        const logits = await model.runWithHooks(prefixes[l], { startAtLayer: l, fwdHooks: senderHooks(inputs, [l, h], l, nLayers) });
-        try {
-          values[l * nHeads + h] = await metricValue(metric, logits);
-        } finally {
-          logits.dispose();
-        }
+        values[l * nHeads + h] = await metricFromLayer(model, prefixes[l], l, senderHooks(inputs, [l, h], l, nLayers), metric);
         progress.tick();
       }
     }
