@@ -8,7 +8,7 @@
  */
 import { promises as fsp } from "node:fs";
 import { runStateDictPickle, type TensorRef } from "./pickle";
-import { decodeLittleEndian, type RawTensor } from "./safetensors";
+import { decodeLittleEndian, openWeightsFile, type RawTensor } from "./safetensors";
 
 interface ZipEntry {
   readonly name: string;
@@ -129,12 +129,7 @@ export async function forEachPytorchTensor(
   onTensor: (name: string, tensor: RawTensor) => void | Promise<void>,
   only?: (name: string) => boolean,
 ): Promise<void> {
-  let fh: fsp.FileHandle;
-  try {
-    fh = await fsp.open(file, "r");
-  } catch (e) {
-    throw new Error(`cannot open weights file ${file}: ${(e as Error).message}`);
-  }
+  const fh = await openWeightsFile(file);
   try {
     const entries = await readZipDirectory(fh, file, (await fh.stat()).size);
     const pkl = [...entries.keys()].find((k) => k === "data.pkl" || k.endsWith("/data.pkl"));

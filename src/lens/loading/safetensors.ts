@@ -90,6 +90,15 @@ function parseHeader(file: string, json: string, dataSize: number): Map<string, 
   return entries;
 }
 
+/** Opens a weights file for reading; a missing or unreadable file is an Error naming it. */
+export async function openWeightsFile(file: string): Promise<fsp.FileHandle> {
+  try {
+    return await fsp.open(file, "r");
+  } catch (e) {
+    throw new Error(`cannot open weights file ${file}: ${(e as Error).message}`);
+  }
+}
+
 /**
  * Reads a safetensors file tensor by tensor, calling `onTensor` for each (in file order) before reading the next, so
  * the caller can convert and drop each one; every floating tensor becomes float32. `only` selects names.
@@ -99,12 +108,7 @@ export async function forEachSafetensor(
   onTensor: (name: string, tensor: RawTensor) => void | Promise<void>,
   only?: (name: string) => boolean,
 ): Promise<void> {
-  let fh: fsp.FileHandle;
-  try {
-    fh = await fsp.open(file, "r");
-  } catch (e) {
-    throw new Error(`cannot open weights file ${file}: ${(e as Error).message}`);
-  }
+  const fh = await openWeightsFile(file);
   try {
     const size = (await fh.stat()).size;
     if (size < 8) throw new Error(`${file}: ${size} bytes is too short to be a safetensors file (truncated download?)`);
