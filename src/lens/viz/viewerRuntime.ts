@@ -33,6 +33,8 @@ export const VIEWER_CSS = `
 export const VIEWER_JS = String.raw`
 window.LensViews = window.LensViews || (function () {
   "use strict";
+  // Same colour rule as valueColor in viewers.ts (the runtime is self-contained browser JS, so it cannot import it):
+  // change both together; test/lens/viz checks the two against the same RGB values.
   function color(v, s) {
     if (v === null || !isFinite(v)) return "rgb(235,235,235)";
     var t, c;

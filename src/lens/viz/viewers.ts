@@ -32,6 +32,7 @@ export function rangeOf(values: number[], opts: RangeOptions): ColorScaleRange {
 }
 
 /** The CSS colour of value `v` (same rule as the browser runtime): white → blue, or red ← white → blue when signed. */
+// The browser runtime (viewerRuntime.ts, `color`) repeats this rule in plain JS: change both together.
 export function valueColor(v: number, s: ColorScaleRange): string {
   if (!Number.isFinite(v)) return "rgb(235,235,235)";
   let t: number;
