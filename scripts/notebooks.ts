@@ -7,7 +7,8 @@
  * Usage: npm run test:notebooks [-- [--inplace] [NOTEBOOK.ipynb ...]]
  *   --inplace  write the executed notebook (outputs, execution counts) back over the source when it passes, with the
  *              11 MB plotly.js loader output replaced by a note (npm run export injects plotly.js itself).
- * LENS_MODEL defaults to the bundled `toy-ioi` here; set it to run the course on another model.
+ * Each notebook runs on its own bundled model here (LENS_COURSE_MODELS=bundled, see notebooks/course.ts); set LENS_MODEL
+ * to run the course on another model.
  * Needs Debian's nbconvert (apt-get install -y jupyter-nbconvert python3-nbformat) or $LENS_PYTHON with nbclient.
  */
 import { spawnSync } from "node:child_process";
@@ -70,6 +71,12 @@ export interface RunNotebookOptions {
   inplace?: boolean;
   /** Seconds allowed per cell (default 300). */
   cellTimeout?: number;
+  /** Write the executed notebook (loader payload stripped) to this path when it passes. */
+  outPath?: string;
+  /** Run each notebook on its bundled model, LENS_COURSE_MODELS=bundled (default true; the course runner passes false). */
+  bundled?: boolean;
+  /** Set HF_HUB_OFFLINE=1 (default true; the course runner passes false so a chosen model may download). */
+  offline?: boolean;
   /** Extra environment (e.g. LENS_MODEL). */
   env?: Record<string, string>;
 }
@@ -112,11 +119,11 @@ function runOnce(notebook: string, opts: RunNotebookOptions): NotebookResult {
     const env = {
       ...process.env,
       JUPYTER_PATH: [join(ROOT, "jupyter"), process.env.JUPYTER_PATH].filter(Boolean).join(delimiter),
-      HF_HUB_OFFLINE: "1",
-      LENS_MODEL: process.env.LENS_MODEL ?? "toy-ioi",
+      ...(opts.offline === false ? {} : { HF_HUB_OFFLINE: "1" }),
+      ...(opts.bundled === false ? {} : { LENS_COURSE_MODELS: "bundled" }),
       ...opts.env,
     };
-    const args = [RUNNER, resolve(notebook), out, String(opts.cellTimeout ?? 300), ...(opts.inplace ? ["--strip-plotly-loader"] : [])];
+    const args = [RUNNER, resolve(notebook), out, String(opts.cellTimeout ?? 300), ...(opts.inplace || opts.outPath ? ["--strip-plotly-loader"] : [])];
     const r = spawnSync(notebookPython(), args, { env, encoding: "utf8", maxBuffer: 256 << 20 });
     const last = (r.stdout ?? "").trim().split("\n").pop() ?? "";
     let report: { ok: boolean; seconds: number; cells: CellReport[] };
@@ -136,6 +143,7 @@ function runOnce(notebook: string, opts: RunNotebookOptions): NotebookResult {
     }
     const ok = report.ok && problems.length === 0;
     if (ok && opts.inplace) copyFileSync(out, notebook);
+    if (ok && opts.outPath) copyFileSync(out, opts.outPath);
     return { notebook, ok, seconds: report.seconds, cells: report.cells, problems, allowed };
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -1,6 +1,6 @@
 /**
  * The course notebooks run: every notebooks/*.ipynb is executed with the project's tslab kernel (through nbclient,
- * the engine of `jupyter nbconvert --execute`) offline on the bundled toy-ioi model, and must finish with no failing
+ * the engine of `jupyter nbconvert --execute`) offline, each on its bundled model (LENS_COURSE_MODELS=bundled), and must finish with no failing
  * cell and nothing unexpected on stderr (scripts/notebooks.ts, ALLOWED_STDERR). A harness self-test checks that a
  * type error and a late stderr line from a timer are both reported with the cell's source. Static checks (no kernel):
  * committed notebooks are executed (outputs and execution counts present) and use the `lens` kernelspec, and src/lens
@@ -77,7 +77,7 @@ test("harness reports a failing cell and late stderr with the cell's source", { 
 
 for (const nb of courseNotebooks()) {
   test(`notebook runs: ${nb.slice(ROOT.length + 1)}`, { skip, timeout: 600000 }, () => {
-    const res = runNotebook(nb, { env: { LENS_MODEL: "toy-ioi" } });
+    const res = runNotebook(nb);
     assert.ok(res.ok, `${nb} failed:\n\n${res.problems.join("\n\n")}`);
   });
 }
