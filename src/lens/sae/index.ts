@@ -1,4 +1,5 @@
-/** Sparse autoencoders (SAELens-compatible): architectures, format, trainer, metrics, activation store, splicing. */
+/** Sparse autoencoders (SAELens-compatible): architectures, format, trainer, metrics, activation store, splicing
+ * with SAE hook points, feature dashboards, geometric-median init. */
 export { SparseAutoencoder, type SparseAutoencoderOptions } from "./sae";
 export { parseSaeConfig, saeConfigToJson, type SaeConfig, type SaeArchitectureName } from "./config";
 export { getSaeArchitecture, registerSaeArchitecture } from "./registry";
@@ -9,6 +10,10 @@ export { resampleDeadLatents, type ResampleOptions } from "./resample";
 export { MatrixSource, type ActivationSource } from "./source";
 export { ActivationStore, type ActivationStoreOptions } from "./activationStore";
 export { reconstructionMetrics, densityStats, evaluateSae, meanMaxCosineSimilarity, type ReconstructionMetrics, type DensityStats } from "./metrics";
-export { runWithSaes, saeHook, steeringHook, spliceMetrics, type LatentEdit, type SpliceMetrics } from "./splice";
+export { runWithSaes, runWithCacheWithSaes, saeHook, steeringHook, spliceMetrics, type LatentEdit, type SpliceMetrics, type RunWithSaesOptions } from "./splice";
+export { SAE_HOOK_POINTS, saeHookNames, splicedSaeHook, preActivations, activate, type SaeHookPoint, type SplicedSaeHookOptions, type SaeCacheSink } from "./saeHooks";
 export { jumpRelu, jumpStep, topkRelu, heaviside, stopGradient } from "./ops";
+export { geometricMedian, type GeometricMedianOptions, type GeometricMedianResult } from "./geometricMedian";
 export { loadPretrainedSae, SAE_RELEASES, type SaeRelease } from "./pretrained";
+export { featureStats, type FeatureStats, type FeatureStatsOptions, type FeatureContext, type LogitWeight } from "./featureStats";
+export { featureDashboard, featureDashboards, dashboardHtml, type FeatureDashboardOptions } from "./dashboard";

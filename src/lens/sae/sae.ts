@@ -24,7 +24,8 @@ function v6Init(dIn: number, dSae: number, seed: number): { W_enc: tf.Tensor2D; 
 
 /** A sparse autoencoder of one of the registered architectures. */
 export class SparseAutoencoder {
-  readonly cfg: SaeConfig;
+  /** The configuration (replaced, not mutated, by `foldActivationNormScalingFactor`). */
+  cfg: SaeConfig;
   readonly arch: SaeArchitecture;
   /** Trainable parameters by SAELens training name. */
   readonly params: Record<string, tf.Variable>;
@@ -101,6 +102,22 @@ export class SparseAutoencoder {
       const n = rowNorms(this.params.W_dec!);
       for (const [k, v] of Object.entries(this.arch.fold(this.params, n))) this.params[k]!.assign(v);
     });
+  }
+
+  /**
+   * Folds an input scaling factor s into the weights (SAELens `fold_activation_norm_scaling_factor`): an SAE trained
+   * on s·x then takes raw x and reconstructs raw x. W_enc·s, W_dec/s, b_dec/s (biases after W_enc and thresholds are
+   * unchanged: pre-activations are the same); cfg.normalizeActivations becomes "none".
+   */
+  foldActivationNormScalingFactor(s: number): void {
+    if (!(s > 0 && Number.isFinite(s))) throw new Error(`foldActivationNormScalingFactor: the scaling factor must be a positive number, got ${s}`);
+    tf.tidy(() => {
+      const P = this.params;
+      P.W_enc!.assign(P.W_enc!.mul(s));
+      P.W_dec!.assign(P.W_dec!.div(s));
+      P.b_dec!.assign(P.b_dec!.div(s));
+    });
+    this.cfg = { ...this.cfg, normalizeActivations: "none" };
   }
 
   /** The tensors SAELens saves (e.g. `threshold` rather than `log_threshold`); the caller disposes them. */

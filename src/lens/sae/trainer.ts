@@ -7,6 +7,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { AdamW } from "../training/adamw";
+import { geometricMedian } from "./geometricMedian";
 import { densityStats, reconstructionMetrics, type DensityStats, type ReconstructionMetrics } from "./metrics";
 import { resampleDeadLatents, type ResampleOptions } from "./resample";
 import type { SparseAutoencoder } from "./sae";
@@ -32,8 +33,13 @@ export interface TrainSaeOptions {
   readonly deadFeatureWindow?: number;
   /** Resample latents that did not fire in the last `window` steps, every `every` steps. */
   readonly resample?: ResampleOptions;
-  /** "zeros" (v6 default) or "mean" of the first batch. */
-  readonly bDecInit?: "zeros" | "mean";
+  /** "zeros" (v6 default), "mean" or "geometric_median" (Weiszfeld, SAELens v5 default) of the first batch. */
+  readonly bDecInit?: "zeros" | "mean" | "geometric_median";
+  /**
+   * Batches used to estimate the input scaling factor s = √d_in / mean‖x‖ when the SAE's cfg.normalizeActivations is
+   * "expected_average_only_in" (default 10; SAELens uses 1000 store batches).
+   */
+  readonly normEstimateBatches?: number;
   readonly seed?: number;
   readonly logEvery?: number;
   readonly onProgress?: (p: SaeTrainProgress) => void;
@@ -61,6 +67,8 @@ export interface SaeTrainReport {
   readonly density: DensityStats;
   /** Latents resampled in total. */
   readonly resampled: number;
+  /** The input scaling factor folded into the weights at the end ("expected_average_only_in"), else undefined. */
+  readonly normScalingFactor?: number;
 }
 
 /** SAELens lr multiplier: warm-up 1/w → 1, constant, then linear decay to 0 over the last `decay` steps. */
@@ -90,10 +98,21 @@ export async function trainSae(sae: SparseAutoencoder, data: tf.Tensor2D | Activ
   const t0 = performance.now();
   const needDead = sae.cfg.architecture === "topk";
   const rs = opts.resample;
+  const scale = sae.cfg.normalizeActivations === "expected_average_only_in" ? await estimateNormScalingFactor(src, bs, opts.normEstimateBatches ?? 10) : undefined;
+  if (sae.cfg.normalizeActivations !== undefined && sae.cfg.normalizeActivations !== "none" && scale === undefined) {
+    throw new Error(`trainSae: normalizeActivations "${sae.cfg.normalizeActivations}" is not supported by the trainer; use "none" or "expected_average_only_in"`);
+  }
   try {
     for (let step = 0; step < steps; step++) {
-      const x = await src.nextBatch(bs);
+      const raw = await src.nextBatch(bs);
+      const x = scale === undefined ? raw : tf.tidy(() => raw.mul(scale) as tf.Tensor2D);
+      if (x !== raw) raw.dispose();
       if (step === 0 && opts.bDecInit === "mean") tf.tidy(() => sae.params.b_dec!.assign(x.mean(0)));
+      if (step === 0 && opts.bDecInit === "geometric_median") {
+        const { median } = await geometricMedian(x);
+        sae.params.b_dec!.assign(median);
+        median.dispose();
+      }
       const lr = lr0 * saeLrFactor(step, steps, opts.lrWarmupSteps ?? 0, opts.lrDecaySteps ?? 0);
       const coef = lambda * Math.min(1, opts.l1WarmupSteps ? (step + 1) / opts.l1WarmupSteps : 1);
       const log = (step + 1) % logEvery === 0 || step === steps - 1;
@@ -142,10 +161,25 @@ export async function trainSae(sae: SparseAutoencoder, data: tf.Tensor2D | Activ
     const windowSteps = steps % deadWindow === 0 ? Math.min(steps, deadWindow) : steps % deadWindow;
     const featureDensity = Float32Array.from(await windowFires.data(), (c) => c / (windowSteps * bs));
     const seconds = (performance.now() - t0) / 1000;
-    return { steps, seconds, activationsPerSecond: (steps * bs) / seconds, history, final: history[history.length - 1]!, featureDensity, density: densityStats(featureDensity), resampled };
+    if (scale !== undefined) sae.foldActivationNormScalingFactor(scale);
+    return { steps, seconds, activationsPerSecond: (steps * bs) / seconds, history, final: history[history.length - 1]!, featureDensity, density: densityStats(featureDensity), resampled, ...(scale !== undefined ? { normScalingFactor: scale } : {}) };
   } finally {
     adam.dispose();
     tf.dispose([since, windowFires, resampleFires]);
     deadMask?.dispose();
   }
+}
+
+/** s = √d_in / mean_x ‖x‖ over `nBatches` batches (SAELens `expected_average_only_in`). */
+async function estimateNormScalingFactor(src: ActivationSource, bs: number, nBatches: number): Promise<number> {
+  let sum = 0, n = 0;
+  for (let i = 0; i < nBatches; i++) {
+    const x = await src.nextBatch(bs);
+    const t = tf.tidy(() => x.norm("euclidean", 1).sum());
+    sum += (await t.data())[0]!;
+    n += x.shape[0];
+    tf.dispose([x, t]);
+  }
+  if (!(sum > 0)) throw new Error("trainSae: the activations have zero norm; expected_average_only_in cannot scale them (use normalizeActivations \"none\")");
+  return Math.sqrt(src.dIn) / (sum / n);
 }
