@@ -13,9 +13,11 @@ import { expectAllClose } from "../../helpers";
 import { TOLERANCES } from "../../tolerances";
 import { loadReference } from "../../fixtures";
 
-function topKByHand(m: number[][], k: number): number {
+/** Top-k accuracy by a plain loop; row i's diagonal entry is column `first + i`. */
+function topKByHand(m: number[][], k: number, first = 0): number {
   let hits = 0;
-  m.forEach((row, i) => {
+  m.forEach((row, r) => {
+    const i = first + r;
     const greater = row.filter((v, j) => v > row[i]! || (v === row[i]! && j < i)).length;
     if (greater < k) hits++;
   });
@@ -40,6 +42,11 @@ describe("circuits (tiny-gpt2)", () => {
     await expectAllClose(ab, explicit, TOLERANCES.float32Invariant, "OV circuit");
     const m = (await explicit.array()) as number[][];
     for (const k of [1, 5]) assert.equal(await A.topKAccuracy(ov, { k, batchSize: 100 }), topKByHand(m, k), `top-${k}`);
+    // a subset of rows counts only those rows, in any order and batching
+    const subset = [7, 3, 200, 0, 511, 64];
+    const subHits = subset.filter((r) => topKByHand([m[r]!], 5, r) === 1).length;
+    assert.equal(await A.topKAccuracy(ov, { k: 5, batchSize: 4, rows: subset }), subHits / subset.length, "rows subset");
+    await assert.rejects(A.topKAccuracy(ov, { rows: [m.length] }), /row 512 is not an index/);
     // effective circuit of two heads = sum of their circuits
     const eff = A.fullOVCircuit(model, [[1, 2], [2, 0]]);
     const other = A.fullOVCircuit(model, [2, 0]);
