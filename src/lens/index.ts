@@ -53,6 +53,7 @@ export { measureInduction, measureIoi } from "./training/evaluation";
 export { ioiPatching } from "./training/ioiAnalysis";
 export { corpusBatch, repeatedSpans, tinyLanguage, mixture, randomTokens } from "./data/corpora";
 export { tinyTokenizerJson } from "./data/tinyTokenizer";
+export { vocabulary } from "./data/vocab";
 
 // 8. sparse autoencoders (SAELens-compatible) and toy models of superposition
 export * from "./sae/index";

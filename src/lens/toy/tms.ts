@@ -37,9 +37,13 @@ export class ToyModel {
   readonly W: tf.Variable;
   readonly b: tf.Variable;
 
+  /** `seed` fixes W on every backend (drawn with a seeded host PRNG: tf.randomNormal treats seed 0 as "unseeded"). */
   constructor(readonly cfg: ToyModelConfig, seed = 0) {
     const std = Math.sqrt(2 / (cfg.dHidden + cfg.nFeatures));
-    this.W = tf.tidy(() => tf.variable(tf.randomNormal([cfg.nInst, cfg.dHidden, cfg.nFeatures], 0, std, "float32", seed)));
+    const rand = mulberry32(seed ^ 0x2545f491);
+    const w = new Float32Array(cfg.nInst * cfg.dHidden * cfg.nFeatures);
+    for (let i = 0; i < w.length; i++) w[i] = std * Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand()); // Box–Muller
+    this.W = tf.tidy(() => tf.variable(tf.tensor3d(w, [cfg.nInst, cfg.dHidden, cfg.nFeatures])));
     this.b = tf.tidy(() => tf.variable(tf.zeros([cfg.nInst, cfg.nFeatures])));
   }
 

@@ -41,3 +41,18 @@ test("toy model at p = 0.025 learns a pentagon in every instance; at p = 1 ‖W�
   m.dispose();
   assert.equal(tf.memory().numTensors, before);
 });
+
+test("ToyModel init: the seed fixes W (also seed 0), Xavier-normal scale, no tensors leak", async () => {
+  const before = tf.memory().numTensors;
+  const cfg = { nInst: 4, nFeatures: 50, dHidden: 20, featureProbability: 0.1 };
+  const [a, b, c] = [new ToyModel(cfg, 0), new ToyModel(cfg, 0), new ToyModel(cfg, 1)];
+  const [wa, wb, wc] = await Promise.all([a.W.data(), b.W.data(), c.W.data()]);
+  assert.deepEqual(Array.from(wa), Array.from(wb), "same seed, same W");
+  assert.notDeepEqual(Array.from(wa), Array.from(wc), "another seed, another W");
+  const va = Array.from(wa), n = va.length;
+  const mean = va.reduce((s, v) => s + v, 0) / n, sd = Math.sqrt(va.reduce((s, v) => s + (v - mean) ** 2, 0) / n);
+  const xavier = Math.sqrt(2 / (20 + 50)); // 4000 draws: the sample sd is within ~2.2% (1σ) of it
+  assert.ok(Math.abs(mean) < 0.02 && Math.abs(sd / xavier - 1) < 0.08, `mean ${mean}, sd ${sd} vs ${xavier}`);
+  for (const m of [a, b, c]) m.dispose();
+  assert.equal(tf.memory().numTensors, before);
+});
