@@ -75,6 +75,26 @@ test("harness reports a failing cell and late stderr with the cell's source", { 
   }
 });
 
+test("harness: a cell computing synchronously for seconds passes; a kernel that exits is reported with the cell's source", { skip, timeout: 120000 }, () => {
+  const dir = mkdtempSync(join(tmpdir(), "lens-nbtest-"));
+  try {
+    // nbclient judges liveness by the kernel's heartbeat: a long synchronous cell must not count as dead, an exit must.
+    const sources = ["const t0 = Date.now();\nwhile (Date.now() - t0 < 3500) {}\nconsole.log('busy done');", "process.exit(3);", "console.log('never');"];
+    const nb = {
+      nbformat: 4, nbformat_minor: 5,
+      metadata: { kernelspec: { name: "lens", display_name: "TypeScript (lens)", language: "typescript" } },
+      cells: sources.map((source, i) => ({ id: `c${i}`, cell_type: "code", execution_count: null, metadata: {}, source, outputs: [] })),
+    };
+    const path = join(dir, "busy.ipynb");
+    writeFileSync(path, JSON.stringify(nb));
+    const res = runNotebook(path);
+    assert.deepStrictEqual(res.cells.map((c) => c.status), ["ok", "kernel died: Kernel died"], JSON.stringify(res.cells, null, 1));
+    assert.match(res.problems.join("\n"), /cell 1 failed \(kernel died[\s\S]*process\.exit\(3\)/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 for (const nb of courseNotebooks()) {
   test(`notebook runs: ${nb.slice(ROOT.length + 1)}`, { skip, timeout: 600000 }, () => {
     const res = runNotebook(nb);

@@ -79,11 +79,15 @@ export async function topKAccuracy(fm: FactoredMatrix, opts: { k?: number; batch
     const ranks = tf.tidy(() => {
       const idx = tf.tensor1d(ids, "int32");
       const block = tf.gather(fm.A, idx).matMul(fm.B); // [rows, n]
-      const flat = tf.range(0, ids.length * n, n, "int32").add(idx);
-      const diag = tf.gather(block.reshape([ids.length * n]), flat).reshape([ids.length, 1]);
-      // rank as argmax breaks ties: entries above the diagonal one, plus equal entries in earlier columns
-      const earlier = tf.range(0, n, 1, "int32").expandDims(0).less(idx.expandDims(1));
-      return block.greater(diag).logicalOr(block.equal(diag).logicalAnd(earlier)).sum(1);
+      // k = 1: argMax returns the first maximal column, the same tie rule, in one pass
+      if (k === 1) return block.argMax(1).notEqual(idx).cast("int32");
+      // rank = #entries above the diagonal one + #equal entries in earlier columns. Written with step() on differences:
+      // tfjs-wasm's comparison ops (and int32 arithmetic) against a broadcast operand are ~20× slower (5 s for 1000 × 50257).
+      const d = block.sub(tf.gather(block.reshape([ids.length * n]), tf.range(0, ids.length * n, n, "int32").add(idx)).reshape([ids.length, 1]));
+      const above = d.step();
+      const equal = tf.onesLike(d).sub(above).sub(d.neg().step());
+      const earlier = idx.cast("float32").expandDims(1).sub(tf.range(0, n, 1, "float32").expandDims(0)).step(); // column < row's index (float: int32 broadcasts are slow too)
+      return above.add(equal.mul(earlier)).sum(1);
     });
     const r = await ranks.data();
     ranks.dispose();
