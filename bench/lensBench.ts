@@ -35,7 +35,7 @@ async function time(fn: () => Promise<void>, n: number, warm: boolean): Promise<
   // One 1-token forward builds the derived weights (flattened projections, biases, causal mask) that the model keeps:
   // they are created once, not leaked, so the leak check below starts after them.
   ((await model.forward([[0]])) as tf.Tensor).dispose();
-  const result: Record<string, unknown> = { backend, matmul: backendInfo().matmul?.detail, rows: [] as unknown[] };
+  const result: Record<string, unknown> = { backend, matmul: backendInfo().matmul?.detail, wasm: backendInfo().wasm?.detail, rows: [] as unknown[] };
   const rows = result.rows as Record<string, unknown>[];
   const shapes: Array<[number, number]> = tiny ? [[1, 16]] : quick ? [[4, 128]] : [[4, 128], [1, 1024]];
   const warm = true; // the first large forward also grows the wasm heap (one-time copies): never time it
@@ -51,7 +51,7 @@ async function time(fn: () => Promise<void>, n: number, warm: boolean): Promise<
     if (batch === 4 && !tiny) {
       const out = (await model.forward(tokens)) as tf.Tensor;
       const v = await out.data(); // logits of sequence 0, last position: numpy_forward.py compares them
-      writeFileSync(path.join(outDir, `logits-${backend}${process.env.LENS_BLAS === "0" ? "-stock" : ""}.f32`), Buffer.from(v.buffer, v.byteOffset + (pos - 1) * out.shape[2]! * 4, out.shape[2]! * 4));
+      writeFileSync(path.join(outDir, `logits-${backend}${process.env.LENS_BLAS === "0" ? "-stock" : ""}${backendInfo().wasm?.module === "threaded-simd" ? "-threaded" : ""}.f32`), Buffer.from(v.buffer, v.byteOffset + (pos - 1) * out.shape[2]! * 4, out.shape[2]! * 4));
       out.dispose();
     }
     console.error(`  ${backend}: forward ${fwd.toFixed(2)} s`);

@@ -22,6 +22,11 @@ export const TOLERANCES = {
   /** OpenBLAS sgemm against tfjs's own matmul kernel (K ≤ 200, entries in [−1, 1]): same float32 products summed in a different order. */
   blasMatmul: { atol: 2e-5, rtol: 1e-5 },
   /**
+   * Threaded-SIMD wasm against stock single-threaded wasm (same XNNPACK kernels; the thread pool splits outputs by
+   * rows/tiles, and a tile boundary can change which SIMD path sums a dot product): float32 rounding of O(1) logits.
+   */
+  threadedWasm: { atol: 1e-5, rtol: 1e-5 },
+  /**
    * Autograd gradients (float32) against central finite differences of the same float32 loss with step 1e-2: the
    * truncation error is O(h²·f‴) ≈ 1e-4 and the rounding error of a ~2.5 loss is ~1e-7/h ≈ 1e-5 per difference.
    */

@@ -2,11 +2,19 @@
  * Backend selection: the fastest tfjs backend that works here — tfjs-node-gpu / tfjs-node ("tensorflow") when they
  * load, else WebGPU (Dawn) with a hardware adapter, else wasm, else the pure-JS cpu backend; cpu and wasm matmuls run
  * through OpenBLAS when it is installed (see accel/). Override with the `LENS_BACKEND` environment variable or `setBackend`.
+ *
+ * wasm threads (`LENS_WASM_THREADS`, accel/wasmThreads.ts): tfjs-backend-wasm runs single-threaded in Node; lens can
+ * start its threaded-SIMD build instead. `LENS_WASM_THREADS=n` (n ≥ 2) asks for min(n, 8, logical cores) threads;
+ * `0` or `1` keeps the stock module; unset or `auto` uses min(8, free cores) threads when at least 2 cores are free
+ * (free = physical cores − 1-minute load average, when wasm is chosen), else the stock module — threads on busy cores
+ * only contend. Any failure of the threaded loader falls back to the stock module; `backendInfo().wasm` says which
+ * module runs, with how many threads, and why.
  * Room for more: an entry in CANDIDATES (e.g. "webgpu", a BLAS-backed matmul) is all a new accelerator needs.
  */
 import * as tf from "@tensorflow/tfjs";
-import { accelerateMatmul, matmulInfo, type MatmulInfo } from "./accel/accelerate";
+import { accelerateBackend, matmulInfo, type MatmulInfo } from "./accel/accelerate";
 import { registerWebGpu } from "./accel/dawnWebgpu";
+import { prepareWasmThreads, wasmThreadsInfo, type WasmThreadsInfo } from "./accel/wasmThreads";
 
 export type BackendName = "tensorflow" | "wasm" | "cpu" | "webgl" | "webgpu";
 
@@ -20,6 +28,8 @@ export interface BackendInfo {
   readonly skipped: ReadonlyArray<{ name: string; reason: string }>;
   /** How matrix products run: OpenBLAS (`cblas_sgemm` on cpu/wasm, off with LENS_BLAS=0) or the backend's kernel, and why. */
   readonly matmul?: MatmulInfo;
+  /** On wasm: the module in use (threaded-SIMD or stock), its thread count, and why (see `LENS_WASM_THREADS`). */
+  readonly wasm?: WasmThreadsInfo;
 }
 
 interface Candidate {
@@ -45,18 +55,30 @@ const CANDIDATES: readonly Candidate[] = [
     },
   },
   { name: "webgpu", register: registerWebGpu }, // only with a hardware adapter (accel/dawnWebgpu.ts)
-  { name: "wasm", register: () => require("@tensorflow/tfjs-backend-wasm") },
+  {
+    name: "wasm",
+    register: () => {
+      require("@tensorflow/tfjs-backend-wasm");
+      prepareWasmThreads(); // threaded-SIMD module per LENS_WASM_THREADS (accel/wasmThreads.ts)
+    },
+  },
   { name: "cpu", register: () => undefined },
 ];
 
 let info: BackendInfo | undefined;
+
+/** The per-backend parts of BackendInfo: the matmul route, and on wasm the threading. */
+function details(name: string): Pick<BackendInfo, "matmul" | "wasm"> {
+  const wasm = name === "wasm" ? wasmThreadsInfo() : undefined;
+  return wasm ? { matmul: matmulInfo(name), wasm } : { matmul: matmulInfo(name) };
+}
 
 async function activate(c: Candidate): Promise<void> {
   await c.register();
   if (tf.findBackendFactory(c.name) === null) throw new Error(`importing it did not register a "${c.name}" backend`);
   if (!(await tf.setBackend(c.name))) throw new Error(`tf.setBackend("${c.name}") failed to initialise`);
   await tf.ready();
-  accelerateMatmul(tf.getBackend()); // cpu/wasm matmuls → OpenBLAS when available (LENS_BLAS=0: off)
+  accelerateBackend(tf.getBackend()); // cpu/wasm matmuls → OpenBLAS (LENS_BLAS=0: off); cpu/wasm copy kernels (LENS_COPY_KERNELS=0: off)
 }
 
 /**
@@ -73,14 +95,14 @@ export async function setBackend(name?: BackendName): Promise<BackendInfo> {
       const how = name ? `setBackend("${name}")` : `LENS_BACKEND=${wanted}`;
       throw new Error(`${how}: backend "${wanted}" is not available (${(e as Error).message}); use one of ${CANDIDATES.map((x) => x.name).join(", ")}`);
     }
-    info = { name: tf.getBackend(), chosenBy: name ? "setBackend" : "LENS_BACKEND", skipped: [], matmul: matmulInfo(tf.getBackend()) };
+    info = { name: tf.getBackend(), chosenBy: name ? "setBackend" : "LENS_BACKEND", skipped: [], ...details(tf.getBackend()) };
     return info;
   }
   const skipped: { name: string; reason: string }[] = [];
   for (const c of CANDIDATES) {
     try {
       await activate(c);
-      info = { name: tf.getBackend(), chosenBy: "auto", skipped, matmul: matmulInfo(tf.getBackend()) };
+      info = { name: tf.getBackend(), chosenBy: "auto", skipped, ...details(tf.getBackend()) };
       return info;
     } catch (e) {
       skipped.push({ name: c.name, reason: (e as Error).message });
@@ -97,6 +119,6 @@ export async function ensureBackend(): Promise<BackendInfo> {
 /** The backend in use and how it was chosen (before any selection: tfjs's default, chosen by "tfjs"). */
 export function backendInfo(): BackendInfo {
   const name = tf.getBackend();
-  if (info === undefined) return { name, chosenBy: "tfjs default", skipped: [], matmul: matmulInfo(name) };
-  return info.name === name ? { ...info, matmul: matmulInfo(name) } : { name, chosenBy: "tf.setBackend (outside lens)", skipped: [], matmul: matmulInfo(name) };
+  if (info === undefined) return { name, chosenBy: "tfjs default", skipped: [], ...details(name) };
+  return info.name === name ? { ...info, ...details(name) } : { name, chosenBy: "tf.setBackend (outside lens)", skipped: [], ...details(name) };
 }

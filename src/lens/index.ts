@@ -12,6 +12,7 @@ export { tf };
 export { backendInfo, ensureBackend, setBackend, type BackendInfo, type BackendName } from "./backend";
 export { loadBlas as blasStatus, setBlasThreads, type BlasStatus } from "./accel/blas";
 export type { MatmulInfo } from "./accel/accelerate";
+export { wasmThreadsInfo, wasmThreadsRequest, type WasmThreadsInfo } from "./accel/wasmThreads";
 
 // 2. models
 export { HookedTransformer, type ForwardOptions, type ForwardResult, type NamesFilter, type ReturnKind } from "./hookedTransformer";

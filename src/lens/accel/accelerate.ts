@@ -1,9 +1,17 @@
 /**
  * The accelerators `backend.ts` applies after choosing a backend, and how they are reported in `backendInfo().matmul`.
  * Today: OpenBLAS matmul kernels for the cpu and wasm backends (`blasKernels.ts`); `LENS_BLAS=0` keeps tfjs's kernels.
+ * On wasm and cpu also run-copy Slice/Transpose/GatherV2/Tile kernels (`copyKernels.ts`); `LENS_COPY_KERNELS=0` keeps tfjs's.
  */
 import { loadBlas, type BlasStatus } from "./blas";
 import { blasMatMulInstalled, installBlasMatMul } from "./blasKernels";
+import { installCopyKernels } from "./copyKernels";
+
+/** Everything this folder does for `backend` once it is chosen: the copy kernels and BLAS matmuls (cpu, wasm). */
+export function accelerateBackend(backend: string): void {
+  if ((backend === "wasm" || backend === "cpu") && process.env.LENS_COPY_KERNELS !== "0") installCopyKernels(backend);
+  accelerateMatmul(backend);
+}
 
 /** How matrix products run on a backend. */
 export interface MatmulInfo {

@@ -162,14 +162,24 @@ function matMulWith(mem: Memory, fallback: tf.KernelFunc, fused: boolean): tf.Ke
     let beta = 0;
     if (fused && bias) {
       const bv = mem.input(args.backend, bias)!;
-      if (bv.length === 1) C.fill(bv[0]);
-      else for (let r = 0; r < C.length; r += p.n) C.set(bv, r);
-      beta = 1;
+      // An all-zero bias (GPT-2's b_U, most b_O after weight processing) is skipped: for the unembedding the
+      // pre-fill plus sgemm's read-back of C is two extra passes over a [tokens, 50257] output.
+      if (!allZero(bv)) {
+        if (bv.length === 1) C.fill(bv[0]);
+        else for (let r = 0; r < C.length; r += p.n) C.set(bv, r);
+        beta = 1;
+      }
     }
     gemm(sgemm, p, mem.input(args.backend, a)!, mem.input(args.backend, b)!, C, tA, tB, beta);
     if (fused && activation !== "linear") ACTIVATIONS[activation](C, Number(args.attrs?.leakyreluAlpha ?? 0.2));
     return out.info;
   }) as unknown as tf.KernelFunc;
+}
+
+/** True when every element is ±0 (NaN is not). */
+function allZero(v: Float32Array): boolean {
+  for (let i = 0; i < v.length; i++) if (v[i] !== 0) return false;
+  return true;
 }
 
 /** In-place activations of `_FusedMatMul` (tfjs's definitions); prelu falls through to the stock kernel. */
