@@ -25,7 +25,7 @@ export interface ImshowOptions {
   zmid?: number;
   /** Force (true) or forbid (false) the diverging, zero-centred scale; default: values have both signs. */
   signed?: boolean;
-  /** Colour range limits. */
+  /** Colour range limits (cmin/cmax); giving one takes the other from the data, and replaces the zero-centring. */
   zmin?: number;
   zmax?: number;
   /** Names used in the hover label for x, y and the value (default "x", "y", "value"). */
@@ -86,9 +86,12 @@ export async function imshow(values: Values, opts: ImshowOptions = {}): Promise<
   const [lo, hi] = finiteRange(flatten(panels));
   const signed = opts.signed ?? (lo < 0 && hi > 0);
   const coloraxis: Record<string, unknown> = { colorscale: opts.colorScale ?? (signed ? DIVERGING : SEQUENTIAL) };
-  if (opts.zmid !== undefined || signed) coloraxis.cmid = opts.zmid ?? 0;
-  if (opts.zmin !== undefined) coloraxis.cmin = opts.zmin;
-  if (opts.zmax !== undefined) coloraxis.cmax = opts.zmax;
+  // plotly uses cmin only together with cmax (one bound alone is dropped), and ignores cmid once both are set
+  // (Plotly.validate reports either as "not coerced"): one given bound takes the other from the data.
+  if (opts.zmin !== undefined || opts.zmax !== undefined) {
+    coloraxis.cmin = opts.zmin ?? lo;
+    coloraxis.cmax = opts.zmax ?? hi;
+  } else if (opts.zmid !== undefined || signed) coloraxis.cmid = opts.zmid ?? 0;
   if (opts.colorbarTitle !== undefined) coloraxis.colorbar = { title: { text: opts.colorbarTitle } };
 
   const xs = opts.x ? tokenLabels(opts.x) : undefined;

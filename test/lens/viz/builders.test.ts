@@ -23,6 +23,14 @@ test("imshow: signed 2-D data gets the diverging scale centred on 0, labels, tit
   assert.deepStrictEqual(JSON.parse(JSON.stringify(fig)), golden("imshow_signed.json"));
 });
 
+test("imshow: zmin/zmax set both cmin and cmax and drop cmid (plotly ignores a lone bound, and cmid with both; Plotly.validate flagged notebook 03)", async () => {
+  const axis = async (o: Parameters<typeof imshow>[1]) => ((await imshow([[1, -2], [0.5, 0]], o)).layout as { coloraxis: Record<string, unknown> }).coloraxis;
+  assert.deepStrictEqual([(await axis({ zmin: 0, zmax: 1 })).cmid, (await axis({ zmin: 0, zmax: 1 })).cmin, (await axis({ zmin: 0, zmax: 1 })).cmax], [undefined, 0, 1]);
+  const one = await axis({ zmax: 1.5 });
+  assert.deepStrictEqual([one.cmin, one.cmax, one.cmid], [-2, 1.5, undefined], "one bound: the other comes from the data (plotly drops a lone cmin/cmax)");
+  assert.equal((await axis({})).cmid, 0);
+});
+
 test("imshow: a 3-D tensor gives one facet per slice with titles and a shared sequential colour axis (golden)", async () => {
   const t = tf.tensor3d([[[0.25, 0.75]], [[1, 0]]]);
   const before = tf.memory().numTensors;
