@@ -53,18 +53,22 @@ test("committed notebooks use the lens kernel and are executed", () => {
   }
 });
 
+/** Writes a notebook of code cells for the lens kernel to `path` and returns the path. */
+function writeCodeNotebook(path: string, sources: string[]): string {
+  const nb = {
+    nbformat: 4, nbformat_minor: 5,
+    metadata: { kernelspec: { name: "lens", display_name: "TypeScript (lens)", language: "typescript" } },
+    cells: sources.map((source, i) => ({ id: `c${i}`, cell_type: "code", execution_count: null, metadata: {}, source, outputs: [] })),
+  };
+  writeFileSync(path, JSON.stringify(nb));
+  return path;
+}
+
 test("harness reports a failing cell and late stderr with the cell's source", { skip, timeout: 120000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), "lens-nbtest-"));
   try {
     const sources = ['setTimeout(() => console.error("late timer message"), 300);\nconst x: number = 1;', "await new Promise((r) => setTimeout(r, 800));", "const y: string = x;", "console.log(3);"];
-    const nb = {
-      nbformat: 4, nbformat_minor: 5,
-      metadata: { kernelspec: { name: "lens", display_name: "TypeScript (lens)", language: "typescript" } },
-      cells: sources.map((source, i) => ({ id: `c${i}`, cell_type: "code", execution_count: null, metadata: {}, source, outputs: [] })),
-    };
-    const path = join(dir, "broken.ipynb");
-    writeFileSync(path, JSON.stringify(nb));
-    const res = runNotebook(path);
+    const res = runNotebook(writeCodeNotebook(join(dir, "broken.ipynb"), sources));
     assert.equal(res.ok, false);
     assert.equal(res.cells.length, 3, "execution stops at the failing cell");
     assert.equal(res.problems.length, 2, `${JSON.stringify(res.cells, null, 1)}\n${res.problems.join("\n\n")}`);
@@ -80,14 +84,7 @@ test("harness: a cell computing synchronously for seconds passes; a kernel that 
   try {
     // nbclient judges liveness by the kernel's heartbeat: a long synchronous cell must not count as dead, an exit must.
     const sources = ["const t0 = Date.now();\nwhile (Date.now() - t0 < 3500) {}\nconsole.log('busy done');", "process.exit(3);", "console.log('never');"];
-    const nb = {
-      nbformat: 4, nbformat_minor: 5,
-      metadata: { kernelspec: { name: "lens", display_name: "TypeScript (lens)", language: "typescript" } },
-      cells: sources.map((source, i) => ({ id: `c${i}`, cell_type: "code", execution_count: null, metadata: {}, source, outputs: [] })),
-    };
-    const path = join(dir, "busy.ipynb");
-    writeFileSync(path, JSON.stringify(nb));
-    const res = runNotebook(path);
+    const res = runNotebook(writeCodeNotebook(join(dir, "busy.ipynb"), sources));
     assert.deepStrictEqual(res.cells.map((c) => c.status), ["ok", "kernel died: Kernel died"], JSON.stringify(res.cells, null, 1));
     assert.match(res.problems.join("\n"), /cell 1 failed \(kernel died[\s\S]*process\.exit\(3\)/);
   } finally {
