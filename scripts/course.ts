@@ -10,6 +10,7 @@ import { mkdirSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { exportNotebook } from "./export";
 import { courseNotebooks, notebookSkipReason, runNotebook } from "./notebooks";
+import { runScript } from "./cli";
 
 const ROOT = resolve(__dirname, "..");
 
@@ -40,11 +41,4 @@ function main(argv: string[]): number {
   return failed === 0 ? 0 : 1;
 }
 
-if (require.main === module) {
-  try {
-    process.exit(main(process.argv.slice(2)));
-  } catch (e) {
-    console.error((e as Error).message);
-    process.exit(1);
-  }
-}
+runScript(module, main);

@@ -10,6 +10,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import { basename, delimiter, join, resolve } from "node:path";
+import { runScript } from "./cli";
 
 const ROOT = resolve(__dirname, "..");
 const TEMPLATE_PLOTLY = join(ROOT, "jupyter", "nbconvert", "templates", "lens", "plotly.js");
@@ -75,11 +76,4 @@ function main(argv: string[]): void {
   }
 }
 
-if (require.main === module) {
-  try {
-    main(process.argv.slice(2));
-  } catch (e) {
-    console.error((e as Error).message);
-    process.exit(1);
-  }
-}
+runScript(module, main);

@@ -15,6 +15,7 @@ import { spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, delimiter, join, resolve } from "node:path";
+import { runScript } from "./cli";
 
 const ROOT = resolve(__dirname, "..");
 const RUNNER = join(ROOT, "scripts", "notebooks", "execute.py");
@@ -177,11 +178,4 @@ function main(argv: string[]): number {
   return failed === 0 ? 0 : 1;
 }
 
-if (require.main === module) {
-  try {
-    process.exit(main(process.argv.slice(2)));
-  } catch (e) {
-    console.error((e as Error).message);
-    process.exit(1);
-  }
-}
+runScript(module, main);
