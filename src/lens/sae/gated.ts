@@ -5,12 +5,16 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { heaviside, rowNorms, stopGradient } from "./ops";
-import { linearDecode, pick, type SaeArchitecture, type SaeParams } from "./types";
+import { encodeViaActivation, linearDecode, pick, type SaeArchitecture, type SaeParams } from "./types";
+
+/** The gate's pre-activation π = x̃ W_enc + b_gate. */
+const gate = (p: SaeParams, xt: tf.Tensor2D) => xt.matMul(p.W_enc as tf.Tensor2D).add(p.b_gate!) as tf.Tensor2D;
+/** The magnitude path's pre-activation x̃ (W_enc ⊙ exp(r_mag)) + b_mag (SAELens's hook_sae_acts_pre for Gated). */
+const magnitude = (p: SaeParams, xt: tf.Tensor2D) => xt.matMul(p.W_enc!.mul(p.r_mag!.exp()) as tf.Tensor2D).add(p.b_mag!) as tf.Tensor2D;
 
 function paths(p: SaeParams, xt: tf.Tensor2D): { pi: tf.Tensor2D; f: tf.Tensor2D } {
-  const pi = xt.matMul(p.W_enc as tf.Tensor2D).add(p.b_gate!) as tf.Tensor2D;
-  const mag = tf.relu(xt.matMul(p.W_enc!.mul(p.r_mag!.exp()) as tf.Tensor2D).add(p.b_mag!));
-  return { pi, f: heaviside(pi).mul(mag) as tf.Tensor2D };
+  const pi = gate(p, xt);
+  return { pi, f: heaviside(pi).mul(tf.relu(magnitude(p, xt))) as tf.Tensor2D };
 }
 
 /** The "gated" architecture. */
@@ -24,7 +28,9 @@ export const gatedSae: SaeArchitecture = {
     b_mag: tf.zeros([cfg.dSae]),
     b_dec: tf.zeros([cfg.dIn]),
   }),
-  encode: (p, xt) => paths(p, xt).f,
+  preActivations: (p, xt) => magnitude(p, xt),
+  activate: (p, pre, xt) => heaviside(gate(p, xt)).mul(tf.relu(pre)) as tf.Tensor2D,
+  encode: encodeViaActivation,
   decode: (p, f) => linearDecode(p, f),
   trainForward(p, x, xt, _cfg, ctx) {
     const { pi, f } = paths(p, xt);

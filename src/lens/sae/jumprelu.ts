@@ -5,7 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { jumpRelu, jumpStep, rowNorms } from "./ops";
-import { linearDecode, pick, type SaeArchitecture } from "./types";
+import { encodeViaActivation, linearDecode, pick, type SaeArchitecture } from "./types";
 
 /** The "jumprelu" architecture. */
 export const jumpreluSae: SaeArchitecture = {
@@ -17,8 +17,9 @@ export const jumpreluSae: SaeArchitecture = {
     b_dec: tf.zeros([cfg.dIn]),
     log_threshold: tf.fill([cfg.dSae], Math.log(cfg.jumpreluInitThreshold ?? 0.01)),
   }),
-  encode: (p, xt, cfg) =>
-    jumpRelu(xt.matMul(p.W_enc as tf.Tensor2D).add(p.b_enc!) as tf.Tensor2D, p.log_threshold!.exp() as tf.Tensor1D, cfg.jumpreluBandwidth ?? 0.05),
+  preActivations: (p, xt) => xt.matMul(p.W_enc as tf.Tensor2D).add(p.b_enc!) as tf.Tensor2D,
+  activate: (p, pre, _xt, cfg) => jumpRelu(pre, p.log_threshold!.exp() as tf.Tensor1D, cfg.jumpreluBandwidth ?? 0.05),
+  encode: encodeViaActivation,
   decode: (p, f) => linearDecode(p, f),
   trainForward(p, _x, xt, cfg, ctx) {
     const eps = cfg.jumpreluBandwidth ?? 0.05;

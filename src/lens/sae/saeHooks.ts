@@ -9,7 +9,6 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { FwdHooks, HookFn } from "../hookPoint";
-import { heaviside, jumpRelu, rowNorms, topkRelu } from "./ops";
 import type { SparseAutoencoder } from "./sae";
 
 /** The SAE hook points (suffixes of the SAE's hook name). */
@@ -37,26 +36,14 @@ export function saeHookNames(sae: SparseAutoencoder): string[] {
   return SAE_HOOK_POINTS.map((p) => `${base}.${p}`);
 }
 
-/**
- * Pre-activations `[B, d_sae]` of the processed input x̃ (SAELens hook_sae_acts_pre): x̃ W_enc + b_enc (TopK with
- * rescaleActsByDecoderNorm: times ‖W_dec,i‖); Gated: the magnitude path x̃ (W_enc ⊙ exp(r_mag)) + b_mag.
- */
+/** Pre-activations `[B, d_sae]` of the processed input x̃ (SAELens hook_sae_acts_pre), by the SAE's architecture. */
 export function preActivations(sae: SparseAutoencoder, xt: tf.Tensor2D): tf.Tensor2D {
-  const p = sae.params;
-  if (sae.cfg.architecture === "gated") return xt.matMul(p.W_enc!.mul(p.r_mag!.exp()) as tf.Tensor2D).add(p.b_mag!) as tf.Tensor2D;
-  const z = xt.matMul(p.W_enc as tf.Tensor2D).add(p.b_enc!) as tf.Tensor2D;
-  return sae.cfg.architecture === "topk" && sae.cfg.rescaleActsByDecoderNorm ? (z.mul(rowNorms(p.W_dec!)) as tf.Tensor2D) : z;
+  return sae.arch.preActivations(sae.params, xt, sae.cfg);
 }
 
 /** The architecture's activation: latents `[B, d_sae]` from pre-activations (Gated also needs x̃ for its gate). */
 export function activate(sae: SparseAutoencoder, pre: tf.Tensor2D, xt: tf.Tensor2D): tf.Tensor2D {
-  const p = sae.params, cfg = sae.cfg;
-  switch (cfg.architecture) {
-    case "standard": return tf.relu(pre);
-    case "topk": return topkRelu(pre, Math.min(cfg.k ?? 100, cfg.dSae));
-    case "jumprelu": return jumpRelu(pre, p.log_threshold!.exp() as tf.Tensor1D, cfg.jumpreluBandwidth ?? 0.05);
-    case "gated": return heaviside(xt.matMul(p.W_enc as tf.Tensor2D).add(p.b_gate!) as tf.Tensor2D).mul(tf.relu(pre)) as tf.Tensor2D;
-  }
+  return sae.arch.activate(sae.params, pre, xt, sae.cfg);
 }
 
 function applyEdit(f: tf.Tensor, dSae: number, e: LatentEdit | undefined): tf.Tensor {
@@ -112,12 +99,15 @@ export function splicedSaeHook(sae: SparseAutoencoder, opts: SplicedSaeHookOptio
     const flat = act.reshape([...lead, dIn]);
     const x = point("hook_sae_input", flat);
     const xt = sae.processInput(x.reshape([-1, dIn]) as tf.Tensor2D);
-    const pre = point("hook_sae_acts_pre", preActivations(sae, xt).reshape([...lead, dSae]));
+    const pre0 = preActivations(sae, xt).reshape([...lead, dSae]);
+    const pre = point("hook_sae_acts_pre", pre0);
     const f = activate(sae, pre.reshape([-1, dSae]) as tf.Tensor2D, xt).reshape([...lead, dSae]);
     const post = point("hook_sae_acts_post", applyEdit(f, dSae, opts.edit));
     const recons = point("hook_sae_recons", sae.decodeSync(post));
     if (!opts.useErrorTerm) return point("hook_sae_output", recons).reshape(act.shape);
-    const error = point("hook_sae_error", flat.sub(sae.decodeSync(sae.encodeSync(flat))));
+    // The error is the clean one: f is encode(act) unless a hook replaced the input or the pre-activations.
+    const clean = x === flat && pre === pre0 ? f : sae.encodeSync(flat);
+    const error = point("hook_sae_error", flat.sub(sae.decodeSync(clean)));
     return point("hook_sae_output", recons.add(error)).reshape(act.shape);
   };
 }

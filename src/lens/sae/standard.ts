@@ -1,13 +1,15 @@
 /** Standard SAE: f = ReLU(x̃ W_enc + b_enc); sparsity λ·mean_b Σ_i f_i ‖W_dec,i‖ (SAELens v6 `standard_sae.py`). */
 import * as tf from "@tensorflow/tfjs";
 import { rowNorms } from "./ops";
-import { linearDecode, pick, type SaeArchitecture } from "./types";
+import { encodeViaActivation, linearDecode, pick, type SaeArchitecture } from "./types";
 
 /** The "standard" architecture. */
 export const standardSae: SaeArchitecture = {
   name: "standard",
   init: (cfg, W_enc, W_dec) => ({ W_enc, W_dec, b_enc: tf.zeros([cfg.dSae]), b_dec: tf.zeros([cfg.dIn]) }),
-  encode: (p, xt) => tf.relu(xt.matMul(p.W_enc as tf.Tensor2D).add(p.b_enc!)) as tf.Tensor2D,
+  preActivations: (p, xt) => xt.matMul(p.W_enc as tf.Tensor2D).add(p.b_enc!) as tf.Tensor2D,
+  activate: (_p, pre) => tf.relu(pre),
+  encode: encodeViaActivation,
   decode: (p, f) => linearDecode(p, f),
   trainForward(p, _x, xt, cfg, ctx) {
     const f = this.encode(p, xt, cfg);

@@ -5,7 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { rowNorms, stopGradient, topkRelu } from "./ops";
-import { pick, type SaeArchitecture, type SaeParams } from "./types";
+import { encodeViaActivation, pick, type SaeArchitecture, type SaeParams } from "./types";
 import type { SaeConfig } from "./config";
 
 function preActs(p: SaeParams, xt: tf.Tensor2D, cfg: SaeConfig): tf.Tensor2D {
@@ -22,7 +22,9 @@ function decodeNoBias(p: SaeParams, f: tf.Tensor2D, cfg: SaeConfig): tf.Tensor2D
 export const topkSae: SaeArchitecture = {
   name: "topk",
   init: (cfg, W_enc, W_dec) => ({ W_enc, W_dec, b_enc: tf.zeros([cfg.dSae]), b_dec: tf.zeros([cfg.dIn]) }),
-  encode: (p, xt, cfg) => topkRelu(preActs(p, xt, cfg), Math.min(cfg.k ?? 100, cfg.dSae)),
+  preActivations: (p, xt, cfg) => preActs(p, xt, cfg),
+  activate: (_p, pre, _xt, cfg) => topkRelu(pre, Math.min(cfg.k ?? 100, cfg.dSae)),
+  encode: encodeViaActivation,
   decode: (p, f, cfg) => decodeNoBias(p, f, cfg).add(p.b_dec!) as tf.Tensor2D,
   trainForward(p, x, xt, cfg, ctx) {
     const z = preActs(p, xt, cfg);

@@ -27,7 +27,11 @@ export interface SaeArchitecture {
   readonly name: SaeArchitectureName;
   /** Initial parameters from the shared v6 init (W_dec rows of norm 0.1, W_enc = W_decᵀ, zero biases). */
   init(cfg: SaeConfig, W_enc: tf.Tensor2D, W_dec: tf.Tensor2D): Record<string, tf.Tensor>;
-  /** Latent activations f `[B, d_sae]` of the (b_dec-subtracted) input x̃ `[B, d_in]`. */
+  /** Pre-activations `[B, d_sae]` of the (b_dec-subtracted) input x̃ `[B, d_in]` (SAELens `hook_sae_acts_pre`). */
+  preActivations(p: SaeParams, xTilde: tf.Tensor2D, cfg: SaeConfig): tf.Tensor2D;
+  /** Latents f from pre-activations (Gated's gate also reads x̃); `encodeViaActivation` composes the two. */
+  activate(p: SaeParams, pre: tf.Tensor2D, xTilde: tf.Tensor2D, cfg: SaeConfig): tf.Tensor2D;
+  /** Latent activations f `[B, d_sae]` of x̃: activate(preActivations(x̃)). */
   encode(p: SaeParams, xTilde: tf.Tensor2D, cfg: SaeConfig): tf.Tensor2D;
   /** Reconstruction x̂ = f·W_dec + b_dec (TopK with rescaling divides f by the decoder norms first). */
   decode(p: SaeParams, f: tf.Tensor2D, cfg: SaeConfig): tf.Tensor2D;
@@ -38,6 +42,11 @@ export interface SaeArchitecture {
   /** Training parameters → saved (SAELens file) tensors, and back. */
   toSaved(p: SaeParams): Record<string, tf.Tensor>;
   fromSaved(saved: Readonly<Record<string, tf.Tensor>>, cfg: SaeConfig): Record<string, tf.Tensor>;
+}
+
+/** The `encode` of every architecture: its activation applied to its pre-activations. */
+export function encodeViaActivation(this: SaeArchitecture, p: SaeParams, xTilde: tf.Tensor2D, cfg: SaeConfig): tf.Tensor2D {
+  return this.activate(p, this.preActivations(p, xTilde, cfg), xTilde, cfg);
 }
 
 /** x̂ = f·W_dec + b_dec. */

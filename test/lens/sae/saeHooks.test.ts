@@ -80,6 +80,18 @@ test("hooks on hook_sae_acts_post intervene like edits; names filters; no tensor
   assert.deepEqual(cache.keys().sort(), ["blocks.0.hook_resid_post", post].sort());
   const [l2, c2] = await runWithCacheWithSaes(model, tokens, [sae], { namesFilter: (n) => n.includes("hook_sae_"), prependBos: false });
   assert.deepEqual(c2.keys(), SAE_HOOK_POINTS.filter((p) => p !== "hook_sae_error").map((p) => `${HOOK}.${p}`), "no error point without the error term; firing order");
+  // The error term stays the clean act − decode(encode(act)) when a hook edits the input or the pre-activations
+  // (the splice reuses the latents it computed only when no hook replaced them).
+  const errName = `${HOOK}.hook_sae_error`;
+  const [l3, c3] = await runWithCacheWithSaes(model, tokens, [sae], { useErrorTerm: true, prependBos: false, namesFilter: [errName, `${HOOK}.hook_sae_input`] });
+  for (const point of ["hook_sae_input", "hook_sae_acts_pre"]) {
+    const [l4, c4] = await runWithCacheWithSaes(model, tokens, [sae], { useErrorTerm: true, prependBos: false, namesFilter: [errName], saeHooks: [[`${HOOK}.${point}`, (a) => a.add(0.5)]] });
+    await expectAllClose(c4.get(errName), c3.get(errName), TOLERANCES.exact, `clean error with a hook on ${point}`);
+    l4.dispose();
+    c4.dispose();
+  }
+  tf.dispose(l3);
+  c3.dispose();
   await assert.rejects(runWithCacheWithSaes(model, tokens, [sae], { namesFilter: [`${HOOK}.hook_sae_wobbly`] }), /neither a model hook nor an SAE hook point/);
   await assert.rejects(runWithSaes(model, tokens, [sae, sae]), /two SAEs read/);
   tf.dispose([viaHook, viaEdit, logits, l2, mask]);
