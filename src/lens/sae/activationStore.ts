@@ -8,6 +8,19 @@ import * as tf from "@tensorflow/tfjs";
 import type { HookedTransformer } from "../hookedTransformer";
 import { mulberry32, type ActivationSource } from "./source";
 
+/**
+ * The activation at `hookName` for int32 tokens `[batch, pos]` (run as given, no BOS added), running the model only
+ * up to that hook's block (`blocks.L.…` → stopAtLayer L + 1). The caller owns the result.
+ */
+export async function hookActivation(model: HookedTransformer, input: tf.Tensor2D, hookName: string): Promise<tf.Tensor> {
+  const layer = /^blocks\.(\d+)\./.exec(hookName);
+  const [out, cache] = await model.runWithCache(input, { namesFilter: [hookName], prependBos: false, ...(layer ? { stopAtLayer: Number(layer[1]) + 1 } : {}) });
+  const act = cache.get(hookName).clone();
+  tf.dispose(out as tf.Tensor);
+  cache.dispose();
+  return act;
+}
+
 /** Options of `ActivationStore`. */
 export interface ActivationStoreOptions {
   readonly hookName: string;
@@ -38,7 +51,6 @@ export class ActivationStore implements ActivationSource {
   private readonly rand: () => number;
   private readonly bos: number | undefined;
   private readonly exclude: Set<number>;
-  private readonly stopAtLayer: number | undefined;
 
   constructor(private readonly model: HookedTransformer, private readonly opts: ActivationStoreOptions) {
     const nDocs = opts.texts?.length ?? opts.tokens?.length ?? 0;
@@ -46,8 +58,6 @@ export class ActivationStore implements ActivationSource {
     if (!model.hookNames().includes(opts.hookName)) throw new Error(`ActivationStore: the model has no hook "${opts.hookName}" (see model.hookNames())`);
     this.hookName = opts.hookName;
     this.contextSize = opts.contextSize ?? 128;
-    const layer = /^blocks\.(\d+)\./.exec(opts.hookName);
-    this.stopAtLayer = layer ? Number(layer[1]) + 1 : undefined;
     this.dIn = /(hook_pre|hook_post)$/.test(opts.hookName) && opts.hookName.includes("mlp") ? model.cfg.dMlp : model.cfg.dModel;
     const prepend = opts.prependBos ?? model.cfg.defaultPrependBos;
     this.bos = prepend ? (model.tokenizer?.bosTokenId ?? 0) : undefined;
@@ -88,11 +98,9 @@ export class ActivationStore implements ActivationSource {
     seqs.flat().forEach((t, i) => { if (!this.exclude.has(t)) keep.push(i); });
     const input = tf.tensor2d(seqs.flat(), [seqs.length, this.contextSize], "int32");
     try {
-      const [out, cache] = await this.model.runWithCache(input, { namesFilter: [this.hookName], prependBos: false, ...(this.stopAtLayer !== undefined ? { stopAtLayer: this.stopAtLayer } : {}) });
-      const act = cache.get(this.hookName);
+      const act = await hookActivation(this.model, input, this.hookName);
       const rows = tf.tidy(() => tf.gather(act.reshape([-1, act.shape[act.rank - 1]!]), tf.tensor1d(keep, "int32")) as tf.Tensor2D);
-      tf.dispose(out as tf.Tensor);
-      cache.dispose();
+      act.dispose();
       return rows;
     } finally {
       input.dispose();

@@ -8,6 +8,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { HookedTransformer } from "../hookedTransformer";
+import { hookActivation } from "./activationStore";
 import type { SparseAutoencoder } from "./sae";
 
 /** Options of `featureStats` (and of `featureDashboard`). */
@@ -67,12 +68,6 @@ export interface FeatureStats {
   readonly bottomLogits: LogitWeight[];
 }
 
-/** Layer after which the model can stop for `hookName` (`blocks.L.…` → L + 1), else undefined (run it all). */
-function stopLayer(hookName: string): number | undefined {
-  const m = /^blocks\.(\d+)\./.exec(hookName);
-  return m ? Number(m[1]) + 1 : undefined;
-}
-
 /** Indices of the k largest (or smallest) entries, best first (ties: lower index first). */
 function extremes(v: Float32Array, k: number, smallest: boolean): number[] {
   const idx = Array.from({ length: v.length }, (_, i) => i);
@@ -122,7 +117,6 @@ export async function featureStats(model: HookedTransformer, sae: SparseAutoenco
   const topK = opts.topK ?? 10, win = opts.window ?? 8, bins = opts.bins ?? 40, nF = features.length;
   const bs = Math.max(1, Math.min(nSeq, opts.batchSize ?? Math.floor(2 ** 24 / (P * sae.cfg.dSae))));
   const exclude = new Set(opts.excludeTokenIds ?? []);
-  const stop = stopLayer(hookName);
   const top: FeatureContext[][] = features.map(() => []);
   const nonzero: number[][] = features.map(() => []);
   let nTokens = 0;
@@ -133,14 +127,12 @@ export async function featureStats(model: HookedTransformer, sae: SparseAutoenco
       const input = tf.tensor2d(batch, [B, P], "int32");
       let cols: tf.Tensor;
       try {
-        const [out, cache] = await model.runWithCache(input, { namesFilter: [hookName], prependBos: false, ...(stop !== undefined ? { stopAtLayer: stop } : {}) });
-        tf.dispose(out as tf.Tensor);
+        const act = await hookActivation(model, input, hookName);
+        // [nF, B, P]: the requested latents only.
         try {
-          const act = cache.get(hookName);
-          // [nF, B, P]: the requested latents only.
           cols = tf.tidy(() => tf.gather(sae.encodeSync(act.reshape([B, P, -1])), featIdx, 2).transpose([2, 0, 1]));
         } finally {
-          cache.dispose();
+          act.dispose();
         }
       } finally {
         input.dispose();
