@@ -6,10 +6,11 @@ import * as path from "node:path";
 import { readFileSync } from "node:fs";
 import * as tf from "@tensorflow/tfjs";
 import { readSafetensors } from "../src/lens/loading/safetensors";
+import { bundledTokenizerFolder } from "../src/lens/loading/modelFolder";
 
 export const FIXTURES = path.join(__dirname, "fixtures");
-/** The real GPT-2 tokenizer files, shared beside the project (never copied into it). */
-export const GPT2_TOKENIZER_DIR = path.resolve(__dirname, "../../shared/fixtures/gpt2");
+/** The real GPT-2 tokenizer files bundled with the project (data/tokenizers/gpt2, see its README). */
+export const GPT2_TOKENIZER_DIR = bundledTokenizerFolder("gpt2");
 
 export const FAMILIES = ["tiny-gpt2", "tiny-neox"] as const;
 export type Family = (typeof FAMILIES)[number];

@@ -23,7 +23,7 @@ export { ARCHITECTURES } from "./architectures/index";
 export type { Architecture } from "./architectures/types";
 export { processWeights, foldLayerNorm, centerWritingWeights, centerUnembed, foldValueBiases, type ProcessingOptions } from "./loading/weightProcessing";
 export { readSafetensors, writeSafetensors, type RawTensor } from "./loading/safetensors";
-export { cachedSnapshot, hfHubCache } from "./loading/modelFolder";
+export { bundledTokenizerFolder, cachedSnapshot, hfHubCache } from "./loading/modelFolder";
 export { resolveModelName, KNOWN_MODELS, PYTHIA_CHECKPOINTS } from "./loading/hub/names";
 export { resolvePretrained, downloadSnapshot, type HubOptions } from "./loading/hub/resolve";
 export { readPytorchBin } from "./loading/pytorchBin";

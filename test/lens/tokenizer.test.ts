@@ -12,9 +12,10 @@ import {
   toTokens,
   tokensToString,
 } from "../../src/lens/tokenizer";
+import { GPT2_TOKENIZER_DIR } from "../fixtures";
 
-// The real GPT-2 tokenizer files, shared between checkouts (never copied into the repo).
-const GPT2_DIR = path.resolve(__dirname, "../../../shared/fixtures/gpt2");
+// The real GPT-2 tokenizer files, bundled in data/tokenizers/gpt2 (MIT, from openai-community/gpt2).
+const GPT2_DIR = GPT2_TOKENIZER_DIR;
 const EOT = 50256; // <|endoftext|>: GPT-2's BOS = EOS = PAD (transformerlens.md §8)
 
 interface Row {

@@ -3,7 +3,7 @@
  * `$HF_HUB_CACHE`, else `$HF_HOME/hub`, else `~/.cache/huggingface/hub` — shared with Python), which weight files it
  * has, and reading them into tfjs. Downloading is in `hub/`.
  */
-import { existsSync, promises as fsp, readFileSync, statSync } from "node:fs";
+import { existsSync, promises as fsp, readdirSync, readFileSync, statSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
@@ -34,6 +34,22 @@ export function bundledModelFolder(name: string): string | undefined {
   if (!/^[\w.-]+$/.test(name)) return undefined;
   const dir = path.join(BUNDLED_MODELS_DIR, name);
   return existsSync(path.join(dir, "config.json")) ? dir : undefined;
+}
+
+/**
+ * Where tokenizers shipped with the project live (`data/tokenizers/<name>/`): today the real GPT-2 tokenizer
+ * (`gpt2`, MIT-licensed, from openai-community/gpt2 on the Hugging Face Hub), so text can be tokenised offline.
+ */
+export const BUNDLED_TOKENIZERS_DIR = path.resolve(__dirname, "..", "..", "..", "data", "tokenizers");
+
+/** The folder of a bundled tokenizer (`gpt2`): tokenizer.json + tokenizer_config.json; throws naming the choices otherwise. */
+export function bundledTokenizerFolder(name: string): string {
+  const dir = path.join(BUNDLED_TOKENIZERS_DIR, name);
+  if (!/^[\w.-]+$/.test(name) || !existsSync(path.join(dir, "tokenizer.json"))) {
+    const have = existsSync(BUNDLED_TOKENIZERS_DIR) ? readdirSync(BUNDLED_TOKENIZERS_DIR).join(", ") : "none";
+    throw new Error(`no bundled tokenizer "${name}" in data/tokenizers/ (bundled: ${have}); for other models load the tokenizer from the model folder`);
+  }
+  return dir;
 }
 
 /** Resolves a folder path, a bundled model name or a cached repo id to a folder holding config.json; throws saying what to do otherwise. */
