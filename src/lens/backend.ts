@@ -34,8 +34,8 @@ export interface BackendInfo {
 
 interface Candidate {
   readonly name: BackendName;
-  /** Registers the backend with tfjs (by importing its package); throws when unavailable. */
-  readonly register: () => void | Promise<void>;
+  /** Registers the backend with tfjs (by importing its package); throws when unavailable. `asked`: chosen by name, not auto. */
+  readonly register: (asked: boolean) => void | Promise<void>;
 }
 
 const CANDIDATES: readonly Candidate[] = [
@@ -54,7 +54,8 @@ const CANDIDATES: readonly Candidate[] = [
       throw new Error(errors.join("; "));
     },
   },
-  { name: "webgpu", register: registerWebGpu }, // only with a hardware adapter (accel/dawnWebgpu.ts)
+  // Auto: only a hardware adapter, probed quietly; by name: software ones too with LENS_WEBGPU_ADAPTER=any (accel/dawnWebgpu.ts).
+  { name: "webgpu", register: registerWebGpu },
   {
     name: "wasm",
     register: () => {
@@ -73,8 +74,8 @@ function details(name: string): Pick<BackendInfo, "matmul" | "wasm"> {
   return wasm ? { matmul: matmulInfo(name), wasm } : { matmul: matmulInfo(name) };
 }
 
-async function activate(c: Candidate): Promise<void> {
-  await c.register();
+async function activate(c: Candidate, asked: boolean): Promise<void> {
+  await c.register(asked);
   if (tf.findBackendFactory(c.name) === null) throw new Error(`importing it did not register a "${c.name}" backend`);
   if (!(await tf.setBackend(c.name))) throw new Error(`tf.setBackend("${c.name}") failed to initialise`);
   await tf.ready();
@@ -90,7 +91,7 @@ export async function setBackend(name?: BackendName): Promise<BackendInfo> {
   if (wanted) {
     const c = CANDIDATES.find((x) => x.name === wanted) ?? { name: wanted, register: () => undefined };
     try {
-      await activate(c);
+      await activate(c, true);
     } catch (e) {
       const how = name ? `setBackend("${name}")` : `LENS_BACKEND=${wanted}`;
       throw new Error(`${how}: backend "${wanted}" is not available (${(e as Error).message}); use one of ${CANDIDATES.map((x) => x.name).join(", ")}`);
@@ -101,7 +102,7 @@ export async function setBackend(name?: BackendName): Promise<BackendInfo> {
   const skipped: { name: string; reason: string }[] = [];
   for (const c of CANDIDATES) {
     try {
-      await activate(c);
+      await activate(c, false);
       info = { name: tf.getBackend(), chosenBy: "auto", skipped, ...details(tf.getBackend()) };
       return info;
     } catch (e) {

@@ -1,7 +1,8 @@
 /**
  * The model against the independent float64 numpy reference (scripts/reference/make_fixtures.py → test/fixtures):
  * every hook in firing order, logits and loss, for GPT-2 and GPT-NeoX, unprocessed and with TransformerLens's weight
- * processing, on every tfjs backend available offline (cpu, wasm). Reports the first divergent hook.
+ * processing, with `useAttnResult` on and off, on every backend under test (test/backends.ts: cpu, wasm; webgpu with
+ * LENS_TEST_WEBGPU). Reports the first divergent hook.
  */
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -10,24 +11,25 @@ import { HookedTransformer, setBackend } from "../../src/lens/index";
 import { compareClose, expectAllClose } from "../helpers";
 import { TOLERANCES } from "../tolerances";
 import { FAMILIES, loadReference } from "../fixtures";
+import { memorySnapshot, expectNoLeak, TEST_BACKENDS } from "../backends";
 
-const BACKENDS = ["cpu", "wasm"] as const;
 const maxDiffs: string[] = [];
 
-for (const backend of BACKENDS) {
+for (const backend of TEST_BACKENDS) {
   for (const family of FAMILIES) {
     for (const variant of ["raw", "processed"] as const) {
       describe(`${family} ${variant} on ${backend}`, () => {
-        test("every hook, in firing order, matches the reference", async () => {
+        for (const useAttnResult of [true, false]) test(`every hook, in firing order, matches the reference (useAttnResult ${useAttnResult})`, async () => {
           await setBackend(backend);
           const ref = await loadReference(family);
           const load = variant === "raw" ? HookedTransformer.fromPretrainedNoProcessing : HookedTransformer.fromPretrained;
-          const model = await load(ref.folder, { useAttnResult: true });
+          const before = memorySnapshot();
+          const model = await load(ref.folder, { useAttnResult });
           const [logits, cache] = await model.runWithCache(ref.tokens);
           try {
             const expectedOrder = [...ref.hookOrder];
             // attn.hook_result fires between hook_z and hook_attn_out when useAttnResult is on.
-            for (const extra of ref.extraHooks) expectedOrder.splice(expectedOrder.indexOf(extra.replace("hook_result", "hook_z")) + 1, 0, extra);
+            if (useAttnResult) for (const extra of ref.extraHooks) expectedOrder.splice(expectedOrder.indexOf(extra.replace("hook_result", "hook_z")) + 1, 0, extra);
             assert.deepEqual(cache.keys(), expectedOrder);
             let worst = 0;
             for (const name of expectedOrder) {
@@ -42,12 +44,13 @@ for (const backend of BACKENDS) {
             const expectedLogits = ref.tensor(`${variant}/logits`);
             const dl = await expectAllClose(logits, expectedLogits, TOLERANCES.logits, "logits");
             expectedLogits.dispose();
-            maxDiffs.push(`${backend} ${family} ${variant}: activations max |Δ| ${worst.toExponential(2)}, logits ${dl.toExponential(2)}`);
+            maxDiffs.push(`${backend} ${family} ${variant} useAttnResult=${useAttnResult}: activations max |Δ| ${worst.toExponential(2)}, logits ${dl.toExponential(2)}`);
           } finally {
             cache.dispose();
             logits.dispose();
             model.dispose();
           }
+          expectNoLeak(before, "load, runWithCache and dispose");
         });
 
         test("loss and per-token loss match the reference", async () => {

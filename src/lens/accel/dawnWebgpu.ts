@@ -1,11 +1,17 @@
 /**
- * WebGPU in Node through Dawn (the `webgpu` npm package) for `@tensorflow/tfjs-backend-webgpu`: registers the
- * "webgpu" backend only when a real (hardware) adapter with room for model weights exists; otherwise throws an Error
- * whose message is the reason, which `backend.ts` records in `skipped`. Both packages are optional and not installed by
- * default: `npm install webgpu@0.6.2 @tensorflow/tfjs-backend-webgpu@4.22.0`. `LENS_WEBGPU=0` turns it off.
+ * WebGPU in Node through Dawn (the `webgpu` npm package) for `@tensorflow/tfjs-backend-webgpu`. Both packages are
+ * optional dependencies (`npm install webgpu@0.6.2 @tensorflow/tfjs-backend-webgpu@4.22.0`); `LENS_WEBGPU=0` turns
+ * webgpu off.
  *
- * Status: the adapter judgement is unit-tested; the Dawn path itself has not been run on a machine with a GPU.
+ * - Auto-selection uses webgpu only with a hardware adapter whose buffers can bind model weights. It probes Dawn in a
+ *   child process first, so Dawn's stderr warnings ("maxDynamic…BuffersPerPipelineLayout artificially reduced") never
+ *   reach the user's stderr when webgpu is not chosen.
+ * - Asked for (`LENS_BACKEND=webgpu`, `setBackend("webgpu")`), software adapters (lavapipe, SwiftShader) are refused
+ *   unless `LENS_WEBGPU_ADAPTER=any`: that switch lets CI and developers run the real WGSL kernels on the CPU.
+ * - The device is created with the adapter's own maxStorageBufferBindingSize and maxBufferSize (WebGPU's defaults are
+ *   128 MiB and 256 MiB); `webgpuLimits()` reports them for the binding checks in `bindingLimits.ts`.
  */
+import { spawnSync } from "node:child_process";
 
 /** What `judgeAdapter` needs to know about a WebGPU adapter. */
 export interface AdapterSummary {
@@ -18,15 +24,32 @@ export interface AdapterSummary {
   readonly maxBufferSize: number;
 }
 
-/** GPT-2 small's token embedding is 154 MB; below this a model's weights cannot be bound. */
+/** GPT-2 small's token embedding is 154 MB; below this auto-selection does not use an adapter. */
 export const MIN_BINDING_BYTES = 256 * 2 ** 20;
 
-/** Why an adapter is not used (undefined when it is good): none, a software rasteriser, or too small a binding. */
-export function judgeAdapter(a: AdapterSummary | null | undefined): string | undefined {
+/** Which adapters may run webgpu: "hardware" (default) or "any" (software ones too), from `LENS_WEBGPU_ADAPTER`. */
+export function adapterPolicy(): "hardware" | "any" {
+  const v = process.env.LENS_WEBGPU_ADAPTER;
+  if (v === undefined || v === "" || v === "hardware") return "hardware";
+  if (v === "any") return "any";
+  throw new Error(`LENS_WEBGPU_ADAPTER=${v} is not understood: use "any" (software adapters allowed) or "hardware" (the default)`);
+}
+
+function isSoftware(a: AdapterSummary): boolean {
+  const name = `${a.vendor} ${a.architecture} ${a.device} ${a.description}`;
+  return a.isFallbackAdapter || /swiftshader|llvmpipe|lavapipe|software|cpu/i.test(name);
+}
+
+/**
+ * Why an adapter is not used (undefined when it is good): none, a software rasteriser, or too small a binding.
+ * `allowSoftware` (LENS_WEBGPU_ADAPTER=any, only when webgpu is asked for) accepts software adapters of any size.
+ */
+export function judgeAdapter(a: AdapterSummary | null | undefined, opts: { allowSoftware?: boolean } = {}): string | undefined {
   if (!a) return "Dawn found no WebGPU adapter (no GPU, or no Vulkan/Metal/D3D12 driver for it)";
   const name = `${a.vendor} ${a.architecture} ${a.device} ${a.description}`.trim();
-  if (a.isFallbackAdapter || /swiftshader|llvmpipe|lavapipe|software|cpu/i.test(name)) {
-    return `only a software WebGPU adapter (${name || "fallback"}): slower than wasm + BLAS`;
+  if (isSoftware(a)) {
+    if (opts.allowSoftware) return undefined;
+    return `only a software WebGPU adapter (${name || "fallback"}): slower than wasm + BLAS; LENS_BACKEND=webgpu with LENS_WEBGPU_ADAPTER=any uses it anyway`;
   }
   const limit = Math.min(a.maxStorageBufferBindingSize, a.maxBufferSize);
   if (limit < MIN_BINDING_BYTES) {
@@ -39,45 +62,108 @@ interface DawnAdapter {
   readonly info?: { vendor?: string; architecture?: string; device?: string; description?: string; isFallbackAdapter?: boolean };
   readonly isFallbackAdapter?: boolean;
   readonly limits: { maxStorageBufferBindingSize: number; maxBufferSize: number };
-  requestDevice(d?: { requiredFeatures?: unknown[] }): Promise<unknown>;
+  requestDevice(d?: { requiredFeatures?: unknown[]; requiredLimits?: Record<string, number> }): Promise<unknown>;
 }
 interface DawnGpu {
   requestAdapter(o?: { powerPreference?: string }): Promise<DawnAdapter | null>;
 }
+interface DawnModule {
+  create(flags: string[]): DawnGpu;
+  globals: Record<string, unknown>;
+}
 
-/** Loads Dawn, checks the adapter, exposes `navigator.gpu` and registers tfjs's webgpu backend; throws the reason otherwise. */
-export async function registerWebGpu(): Promise<void> {
-  if (process.env.LENS_WEBGPU === "0") throw new Error("disabled by LENS_WEBGPU=0");
-  let dawn: { create(flags: string[]): DawnGpu; globals: Record<string, unknown> };
+function summarise(adapter: DawnAdapter | null): AdapterSummary | null {
+  if (!adapter) return null;
+  const info = adapter.info ?? {};
+  return {
+    vendor: info.vendor ?? "", architecture: info.architecture ?? "", device: info.device ?? "", description: info.description ?? "",
+    isFallbackAdapter: Boolean(adapter.isFallbackAdapter ?? info.isFallbackAdapter),
+    maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize, maxBufferSize: adapter.limits.maxBufferSize,
+  };
+}
+
+function dawnPath(): string {
   try {
-    dawn = require("webgpu");
+    return require.resolve("webgpu");
   } catch {
     throw new Error("the `webgpu` package (Dawn for Node) is not installed: npm install webgpu@0.6.2 @tensorflow/tfjs-backend-webgpu@4.22.0");
   }
+}
+
+function loadDawn(): DawnModule {
   // This file must not be named webgpu.ts: tslab resolves require("webgpu") to a same-named module of the project.
-  const mod = dawn as unknown as { create?: unknown; default?: typeof dawn };
-  if (typeof mod.create !== "function" && typeof mod.default?.create === "function") dawn = mod.default;
+  const mod = require(dawnPath()) as Partial<DawnModule> & { default?: DawnModule };
+  const dawn = typeof mod.create !== "function" && typeof mod.default?.create === "function" ? mod.default : (mod as DawnModule);
   if (typeof dawn.create !== "function") {
     throw new Error(`the \`webgpu\` package loaded without a create() function (exports: ${Object.keys(mod).join(", ")}); reinstall it`);
   }
+  return dawn;
+}
+
+/** The adapter Dawn offers, asked in a child process whose stderr is discarded (Dawn's warnings stay out of ours). */
+export function probeAdapterQuietly(): AdapterSummary | null {
+  const script = `const m = require(${JSON.stringify(dawnPath())}); const d = typeof m.create === "function" ? m : m.default;
+d.create([]).requestAdapter({ powerPreference: "high-performance" }).then((a) => {
+  const i = (a && a.info) || {};
+  process.stdout.write(JSON.stringify(a && { vendor: i.vendor || "", architecture: i.architecture || "", device: i.device || "",
+    description: i.description || "", isFallbackAdapter: Boolean(a.isFallbackAdapter ?? i.isFallbackAdapter),
+    maxStorageBufferBindingSize: a.limits.maxStorageBufferBindingSize, maxBufferSize: a.limits.maxBufferSize }));
+  process.exit(0);
+}, (e) => { process.stdout.write(JSON.stringify({ error: String(e) })); process.exit(0); });`;
+  const r = spawnSync(process.execPath, ["--input-type=commonjs", "-e", script], { stdio: ["ignore", "pipe", "ignore"], timeout: 60_000, encoding: "utf8" });
+  if (r.error) throw new Error(`probing Dawn in a child process failed: ${r.error.message}`);
+  if (r.status !== 0) throw new Error(`probing Dawn in a child process failed (exit ${r.status ?? r.signal}); run with LENS_BACKEND=webgpu to see Dawn's messages`);
+  const out = JSON.parse(r.stdout || "null") as (AdapterSummary & { error?: string }) | null;
+  if (out && out.error !== undefined) throw new Error(`Dawn's requestAdapter failed: ${out.error}`);
+  return out;
+}
+
+interface Registered {
+  readonly adapter: AdapterSummary;
+  limits?: { maxStorageBufferBindingSize: number; maxBufferSize: number };
+}
+let registered: Registered | undefined;
+
+/** The limits of the webgpu device tfjs created (undefined before it exists). */
+export function webgpuLimits(): { maxStorageBufferBindingSize: number; maxBufferSize: number } | undefined {
+  return registered?.limits;
+}
+
+/**
+ * Loads Dawn, checks the adapter, exposes `navigator.gpu` and registers tfjs's webgpu backend; throws the reason
+ * otherwise. `asked`: webgpu was requested by name (no quiet probe; LENS_WEBGPU_ADAPTER=any applies).
+ */
+export async function registerWebGpu(asked = false): Promise<void> {
+  if (process.env.LENS_WEBGPU === "0") throw new Error("disabled by LENS_WEBGPU=0");
+  const allowSoftware = asked && adapterPolicy() === "any";
+  if (registered) {
+    const reason = judgeAdapter(registered.adapter, { allowSoftware });
+    if (reason !== undefined) throw new Error(reason);
+    return;
+  }
+  if (!asked) {
+    const reason = judgeAdapter(probeAdapterQuietly());
+    if (reason !== undefined) throw new Error(reason);
+  }
+  const dawn = loadDawn();
   const gpu = dawn.create([]);
   const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
-  const info = adapter?.info ?? {};
-  const reason = judgeAdapter(
-    adapter && {
-      vendor: info.vendor ?? "", architecture: info.architecture ?? "", device: info.device ?? "", description: info.description ?? "",
-      isFallbackAdapter: Boolean(adapter.isFallbackAdapter ?? info.isFallbackAdapter),
-      maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize, maxBufferSize: adapter.limits.maxBufferSize,
-    },
-  );
-  if (reason !== undefined) throw new Error(reason);
-  // tfjs 4.22 passes requiredFeatures as a nested array (['bgra8unorm-storage'] inside the list); flatten it for Dawn.
+  const summary = summarise(adapter);
+  const reason = judgeAdapter(summary, { allowSoftware });
+  if (reason !== undefined || summary === null) throw new Error(reason);
+  const state: Registered = { adapter: summary };
   const requestAdapter = gpu.requestAdapter.bind(gpu);
   gpu.requestAdapter = async (o) => {
     const a = await requestAdapter(o);
     if (a) {
       const requestDevice = a.requestDevice.bind(a);
-      a.requestDevice = (d) => requestDevice(d?.requiredFeatures ? { ...d, requiredFeatures: d.requiredFeatures.flat() } : d);
+      a.requestDevice = (d = {}) => {
+        // The adapter's real binding limits (tfjs asks for them too; WebGPU's defaults would cap buffers at 256 MiB).
+        const limits = { maxStorageBufferBindingSize: a.limits.maxStorageBufferBindingSize, maxBufferSize: a.limits.maxBufferSize };
+        state.limits = limits;
+        // tfjs 4.22 passes requiredFeatures as a nested array (['bgra8unorm-storage'] inside the list); flatten it for Dawn.
+        return requestDevice({ ...d, requiredFeatures: (d.requiredFeatures ?? []).flat(), requiredLimits: { ...d.requiredLimits, ...limits } });
+      };
     }
     return a;
   };
@@ -88,4 +174,5 @@ export async function registerWebGpu(): Promise<void> {
   } catch (e) {
     throw new Error(`@tensorflow/tfjs-backend-webgpu could not be loaded (${(e as Error).message.split("\n")[0]}): npm install @tensorflow/tfjs-backend-webgpu@4.22.0`);
   }
+  registered = state;
 }
