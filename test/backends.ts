@@ -31,15 +31,29 @@ export interface MemorySnapshot {
   readonly numBytesInGPU?: number;
 }
 
-export function memorySnapshot(): MemorySnapshot {
+/**
+ * On webgpu, buffers freed while commands are queued (and uniform/staging buffers) are only released when tfjs submits
+ * its queue; a readback of a GPU-computed tensor submits it, so counts are compared at the same settled point.
+ */
+async function settle(): Promise<void> {
+  if (tf.getBackend() !== "webgpu") return;
+  const a = tf.fill([256], 1); // computed on the GPU (a CPU-valued input would be handed to the CPU instead)
+  const b = a.add(a);
+  await b.data();
+  tf.dispose([a, b]);
+}
+
+/** Tensor count (and on webgpu GPU bytes in use) at a settled point. */
+export async function memorySnapshot(): Promise<MemorySnapshot> {
+  await settle();
   const m = tf.memory() as tf.MemoryInfo & { numBytesInGPU?: number };
   const backend = tf.getBackend();
   return backend === "webgpu" ? { backend, numTensors: m.numTensors, numBytesInGPU: m.numBytesInGPU } : { backend, numTensors: m.numTensors };
 }
 
 /** Asserts nothing is left allocated since `before` (tensors; on webgpu also GPU bytes). */
-export function expectNoLeak(before: MemorySnapshot, label = "call"): void {
-  const now = memorySnapshot();
+export async function expectNoLeak(before: MemorySnapshot, label = "call"): Promise<void> {
+  const now = await memorySnapshot();
   assert.equal(now.numTensors, before.numTensors, `${label} leaked ${now.numTensors - before.numTensors} tensor(s) on ${now.backend}`);
   if (before.numBytesInGPU !== undefined && now.numBytesInGPU !== undefined) {
     assert.equal(now.numBytesInGPU, before.numBytesInGPU, `${label} left ${now.numBytesInGPU - before.numBytesInGPU} bytes in GPU buffers on webgpu`);
@@ -48,8 +62,8 @@ export function expectNoLeak(before: MemorySnapshot, label = "call"): void {
 
 /** Runs `fn` and asserts it left tensor counts (and on webgpu GPU bytes) as it found them. */
 export async function withoutLeaks<T>(label: string, fn: () => Promise<T> | T): Promise<T> {
-  const before = memorySnapshot();
+  const before = await memorySnapshot();
   const r = await fn();
-  expectNoLeak(before, label);
+  await expectNoLeak(before, label);
   return r;
 }

@@ -2,12 +2,14 @@
  * ActivationCache invariants on the processed (LNPre, centred) fixture models, both families: TransformerLens short
  * names, namesFilter, removeBatchDim, and the analysis helpers checked against what the model itself cached (the
  * decompositions must sum to the residual stream, LayerNorm-scaled stacks to hook_normalized, logit attributions to
- * the logits), per-head results against the independent numpy reference, and tensor bookkeeping.
+ * the logits), per-head results against the independent numpy reference, and tensor bookkeeping. On every backend
+ * under test (test/backends.ts).
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { ActivationCache, HookedTransformer, type NamesFilter } from "../../src/lens/index";
+import { ActivationCache, HookedTransformer, setBackend, type NamesFilter } from "../../src/lens/index";
+import { expectNoLeak, memorySnapshot, TEST_BACKENDS } from "../backends";
 import { expectAllClose } from "../helpers";
 import { TOLERANCES, type Tolerance } from "../tolerances";
 import { FAMILIES, loadReference, type Reference } from "../fixtures";
@@ -35,8 +37,9 @@ function expectOnlyReturned(cache: ActivationCache, label: string, fn: () => tf.
   assert.equal(tf.memory().numTensors, before + added, `${label}: tensors left after disposing the result`);
 }
 
-for (const family of FAMILIES) {
-  test(`${family} unprocessed (LN with weights, b_V ≠ 0): decompositions still sum to the residual; head results match the reference`, async () => {
+for (const backend of TEST_BACKENDS) for (const family of FAMILIES) {
+  test(`${family} unprocessed on ${backend} (LN with weights, b_V ≠ 0): decompositions still sum to the residual; head results match the reference`, async () => {
+    await setBackend(backend);
     const ref = await loadReference(family);
     const model = await HookedTransformer.fromPretrainedNoProcessing(ref.folder);
     const [out, cache] = await model.runWithCache(ref.tokens);
@@ -54,7 +57,7 @@ for (const family of FAMILIES) {
     model.dispose();
   });
 
-  describe(`ActivationCache on ${family} (processed)`, () => {
+  describe(`ActivationCache on ${family} (processed) on ${backend}`, () => {
     let ref: Reference;
     let model: HookedTransformer;
     let logits: tf.Tensor;
@@ -63,6 +66,7 @@ for (const family of FAMILIES) {
     let H = 0;
     let gpt2 = false;
     before(async () => {
+      await setBackend(backend);
       ref = await loadReference(family);
       model = await HookedTransformer.fromPretrained(ref.folder);
       [logits, cache] = await model.runWithCache(ref.tokens);
@@ -334,7 +338,8 @@ for (const family of FAMILIES) {
 
     test("memory: each method leaves only what it returns; cache.dispose() returns to the baseline", async () => {
       await model.forward(ref.tokens).then((t) => t.dispose()); // derived weights are built on first use
-      const baseline = tf.memory().numTensors;
+      const settled = await memorySnapshot();
+      const baseline = settled.numTensors;
       const [out, c] = await model.runWithCache(ref.tokens);
       assert.equal(tf.memory().numTensors - baseline, c.size + 1, "runWithCache: the cache entries and the logits");
       const stack = c.decomposeResid();
@@ -359,7 +364,7 @@ for (const family of FAMILIES) {
       c.dispose();
       assert.equal(c.size, 0);
       out.dispose();
-      assert.equal(tf.memory().numTensors, baseline);
+      await expectNoLeak(settled, "runWithCache, the cache methods and dispose");
     });
   });
 }

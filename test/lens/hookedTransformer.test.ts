@@ -1,7 +1,7 @@
 /**
  * Invariants of the hooked model that need no fixture values: attention patterns, residual wiring, hooks
  * (no-op, replacement, lifecycle, errors), weight processing preserving log-probs, start/stop layers, memory.
- * Models: the committed tiny checkpoints (test/fixtures/README.md).
+ * Models: the committed tiny checkpoints (test/fixtures/README.md). On every backend under test (test/backends.ts).
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -10,15 +10,16 @@ import { canonicalHookOrder, HookedTransformer, setBackend, type HookFn } from "
 import { expectAllClose } from "../helpers";
 import { TOLERANCES } from "../tolerances";
 import { FAMILIES, loadReference } from "../fixtures";
+import { expectNoLeak, memorySnapshot, TEST_BACKENDS } from "../backends";
 
-for (const family of FAMILIES) {
-  describe(`HookedTransformer invariants (${family})`, () => {
+for (const backend of TEST_BACKENDS) for (const family of FAMILIES) {
+  describe(`HookedTransformer invariants (${family} on ${backend})`, () => {
     let model: HookedTransformer;
     let raw: HookedTransformer;
     let tokens: number[][];
 
     before(async () => {
-      await setBackend("cpu");
+      await setBackend(backend);
       const ref = await loadReference(family);
       tokens = ref.tokens;
       model = await HookedTransformer.fromPretrained(ref.folder);
@@ -93,11 +94,12 @@ for (const family of FAMILIES) {
     });
 
     test("a throwing hook propagates, leaves no hooks and no tensors behind", async () => {
-      const before = tf.memory().numTensors;
+      tf.dispose(await model.forward(tokens)); // builds the derived weights once
+      const before = await memorySnapshot();
       await assert.rejects(model.runWithHooks(tokens, { fwdHooks: [["blocks.0.hook_attn_out", () => { throw new Error("hook boom"); }]] }), /hook boom/);
       await assert.rejects(model.runWithCache(tokens, { fwdHooks: [["blocks.1.hook_resid_pre", () => { throw new Error("boom2"); }]] }), /boom2/);
       assert.equal(model.hooks.count(), 0);
-      assert.equal(tf.memory().numTensors, before);
+      await expectNoLeak(before, "throwing hooks");
     });
 
     test("wrong-shaped hook result and unknown hook names are clear errors", async () => {
@@ -176,7 +178,7 @@ for (const family of FAMILIES) {
     test("tf.memory().numTensors is unchanged over many rounds of forward, runWithHooks and runWithCache", async () => {
       const warm = await model.forward(tokens); // builds the derived weights once
       warm.dispose();
-      const before = tf.memory().numTensors;
+      const before = await memorySnapshot();
       for (let i = 0; i < 20; i++) {
         tf.dispose(await model.forward(tokens, { returnType: i % 2 ? "loss" : "logits" }));
         const both = await model.forward(tokens, { returnType: "both" });
@@ -188,7 +190,7 @@ for (const family of FAMILIES) {
         cache.dispose();
         tf.dispose([out.logits, out.loss]);
       }
-      assert.equal(tf.memory().numTensors, before);
+      await expectNoLeak(before, "20 rounds of forward, runWithHooks and runWithCache");
     });
   });
 }

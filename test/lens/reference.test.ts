@@ -23,7 +23,7 @@ for (const backend of TEST_BACKENDS) {
           await setBackend(backend);
           const ref = await loadReference(family);
           const load = variant === "raw" ? HookedTransformer.fromPretrainedNoProcessing : HookedTransformer.fromPretrained;
-          const before = memorySnapshot();
+          const before = await memorySnapshot();
           const model = await load(ref.folder, { useAttnResult });
           const [logits, cache] = await model.runWithCache(ref.tokens);
           try {
@@ -50,7 +50,7 @@ for (const backend of TEST_BACKENDS) {
             logits.dispose();
             model.dispose();
           }
-          expectNoLeak(before, "load, runWithCache and dispose");
+          await expectNoLeak(before, "load, runWithCache and dispose");
         });
 
         test("loss and per-token loss match the reference", async () => {

@@ -12,6 +12,7 @@ import * as A from "../../../src/lens/analysis/index";
 import { expectAllClose } from "../../helpers";
 import { TOLERANCES } from "../../tolerances";
 import { loadReference } from "../../fixtures";
+import { expectNoLeak, memorySnapshot, TEST_BACKENDS } from "../../backends";
 
 /** Top-k accuracy by a plain loop; row i's diagonal entry is column `first + i`. */
 function topKByHand(m: number[][], k: number, first = 0): number {
@@ -24,18 +25,18 @@ function topKByHand(m: number[][], k: number, first = 0): number {
   return hits / m.length;
 }
 
-describe("circuits (tiny-gpt2)", () => {
+for (const backend of TEST_BACKENDS) describe(`circuits (tiny-gpt2) on ${backend}`, () => {
   let model: HookedTransformer;
   const head = (name: string, l: number, h: number) => model.param(`blocks.${l}.attn.${name}`).slice([h], [1]).squeeze([0]);
 
   before(async () => {
-    await setBackend("cpu");
+    await setBackend(backend);
     model = await HookedTransformer.fromPretrained((await loadReference("tiny-gpt2")).folder);
   });
   after(() => model.dispose());
 
   test("full OV / QK circuits equal the explicit products; top-k accuracy in row batches equals a plain loop", async () => {
-    const before = tf.memory().numTensors;
+    const before = await memorySnapshot();
     const ov = A.fullOVCircuit(model, [1, 2]);
     const explicit = tf.tidy(() => model.W_E.matMul(head("W_V", 1, 2)).matMul(head("W_O", 1, 2)).matMul(model.W_U));
     const ab = ov.AB;
@@ -62,7 +63,7 @@ describe("circuits (tiny-gpt2)", () => {
     assert.equal(await A.topKAccuracy(ident, { k: 1, batchSize: 7 }), 8 / 50, "rows 8.. are all zero: argmax picks column 0, so only the 8 rank directions copy");
     tf.dispose([explicit, ab, effAB, otherAB, sum, qkAB, qkExplicit]);
     [ov, eff, other, qk, ident].forEach((f) => f.dispose());
-    assert.equal(tf.memory().numTensors, before);
+    await expectNoLeak(before);
   });
 
   test("eigenvalue copying score: +1 for a positive map, −1 for a negative one, 0 for a rotation; per head on model.OV", async () => {
@@ -89,7 +90,7 @@ describe("circuits (tiny-gpt2)", () => {
   });
 
   test("composition scores equal materialised ‖L·R‖/(‖L‖‖R‖), are 0 unless l1 < l2; tensor and factored forms agree", async () => {
-    const before = tf.memory().numTensors;
+    const before = await memorySnapshot();
     for (const mode of ["Q", "K", "V"] as const) {
       const all = await A.allCompositionScores(model, mode);
       assert.deepEqual(all.shape, [3, 4, 3, 4]);
@@ -119,7 +120,7 @@ describe("circuits (tiny-gpt2)", () => {
     await expectAllClose(factored, plain, TOLERANCES.float32Invariant, "factored composition score");
     tf.dispose([L, R, plain, factored]);
     fl.dispose();
-    assert.equal(tf.memory().numTensors, before);
+    await expectNoLeak(before);
   });
 
   test("random composition baseline: GPT-2-small sizes give ≈ 0.036 (numpy: 0.03602 ± 0.00041 over 200 samples)", async () => {

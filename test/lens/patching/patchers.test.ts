@@ -12,6 +12,7 @@ import * as P from "../../../src/lens/patching/index";
 import { expectAllClose } from "../../helpers";
 import { TOLERANCES } from "../../tolerances";
 import { loadReference } from "../../fixtures";
+import { expectNoLeak, memorySnapshot, TEST_BACKENDS } from "../../backends";
 
 const CLEAN = [[5, 17, 99, 3, 250, 41, 7], [12, 300, 8, 77, 401, 2, 64]];
 const CORRUPT = [[5, 17, 99, 200, 250, 41, 7], [12, 300, 8, 150, 401, 2, 64]]; // position 3 differs
@@ -36,7 +37,7 @@ async function metricOf(logits: tf.Tensor): Promise<number> {
   return v;
 }
 
-describe("activation patching (tiny-gpt2)", () => {
+for (const backend of TEST_BACKENDS) describe(`activation patching (tiny-gpt2) on ${backend}`, () => {
   let model: HookedTransformer;
   let cleanCache: ActivationCache;
   let corruptCache: ActivationCache;
@@ -45,7 +46,7 @@ describe("activation patching (tiny-gpt2)", () => {
   const metric = (logits: tf.Tensor) => P.logitDiff(logits, ANSWERS);
 
   before(async () => {
-    await setBackend("cpu");
+    await setBackend(backend);
     model = await HookedTransformer.fromPretrained((await loadReference("tiny-gpt2")).folder);
     let logits: tf.Tensor;
     [logits, cleanCache] = await model.runWithCache(CLEAN);
@@ -77,7 +78,7 @@ describe("activation patching (tiny-gpt2)", () => {
   });
 
   test("getActPatchResidPre matches the full model run with resid_pre replaced by hand, and leaks nothing", async () => {
-    const before = tf.memory().numTensors;
+    const before = await memorySnapshot();
     const calls: number[] = [];
     const grid = await P.getActPatchResidPre(model, CORRUPT, cleanCache, metric, { onProgress: (d) => calls.push(d) });
     assert.deepEqual(grid.shape, [3, 7]);
@@ -96,7 +97,7 @@ describe("activation patching (tiny-gpt2)", () => {
     const g = (await grid.array()) as number[][];
     assert.ok(Math.abs(g[0]![0]! - corruptValue) < 1e-5, "patching an identical position leaves the corrupted metric");
     grid.dispose();
-    assert.equal(tf.memory().numTensors, before, "tensors leaked by the sweep");
+    await expectNoLeak(before, "tensors leaked by the sweep");
   });
 
   test("getActPatchAttnHeadOutAllPos and VByPos match hand-spliced hook_z / hook_v runs", async () => {
@@ -161,13 +162,13 @@ describe("activation patching (tiny-gpt2)", () => {
     for (let d = 0; d < 5; d++) for (let s = d + 1; s < 5; s++) assert.ok(Math.abs(g[1]![2]![d]![s]! - baseValue) < 1e-5, `masked entry (${d}, ${s}) is 0 in both runs`);
     // One real entry by hand: layer 2, head 1, dest 4, src 3 (the corrupted position).
     const name = "blocks.2.attn.hook_pattern";
-    const hook = (act: tf.Tensor) => {
-      const buf = act.bufferSync();
-      const clean = shortClean.get(name).bufferSync();
-      buf.set(clean.get(0, 1, 4, 3), 0, 1, 4, 3);
-      return buf.toTensor();
-    };
+    // (a hook must not read values synchronously: webgpu has no dataSync in Node)
+    const one = tf.buffer<tf.Rank.R4>([1, 4, 5, 5], "bool");
+    one.set(1, 0, 1, 4, 3);
+    const entry = one.toTensor();
+    const hook = (act: tf.Tensor) => tf.where(entry, shortClean.get(name), act);
     const byHand = await model.runWithHooks(short, { fwdHooks: [[name, hook]] });
+    entry.dispose();
     assert.ok(Math.abs(g[2]![1]![4]![3]! - (await byHand.slice([0, 4, 10], [1, 1, 1]).data())[0]!) < 1e-5, "dest/src entry");
     tf.dispose([grid, base, byHand]);
     shortClean.dispose();
@@ -202,18 +203,18 @@ describe("activation patching (tiny-gpt2)", () => {
   });
 
   test("errors: a metric returning a non-scalar, a cache of another length", async () => {
-    const before = tf.memory().numTensors;
+    const before = await memorySnapshot();
     await assert.rejects(P.getActPatchResidPre(model, CORRUPT, cleanCache, (l) => l.sum(-1)), /scalar/);
     const [l, other] = await model.runWithCache([[1, 2, 3], [4, 5, 6]]);
     await assert.rejects(P.getActPatchAttnOut(model, CORRUPT, other, metric), /same batch size and length|out of range/);
     tf.dispose(l);
     other.dispose();
-    assert.equal(tf.memory().numTensors, before);
+    await expectNoLeak(before);
   });
 });
 
-test("resid_pre patching on the parallel GPT-NeoX fixture matches hand-spliced runs", async () => {
-  await setBackend("cpu");
+for (const backend of TEST_BACKENDS) test(`resid_pre patching on the parallel GPT-NeoX fixture matches hand-spliced runs (${backend})`, async () => {
+  await setBackend(backend);
   const model = await HookedTransformer.fromPretrained((await loadReference("tiny-neox")).folder);
   const [l, cache] = await model.runWithCache(CLEAN);
   l.dispose();

@@ -11,6 +11,7 @@ import * as P from "../../../src/lens/patching/index";
 import { expectAllClose } from "../../helpers";
 import { TOLERANCES } from "../../tolerances";
 import { loadReference } from "../../fixtures";
+import { expectNoLeak, memorySnapshot, TEST_BACKENDS } from "../../backends";
 
 const ORIG = [[5, 17, 99, 3, 250, 41, 7], [12, 300, 8, 77, 401, 2, 64]];
 const NEW = [[6, 18, 98, 3, 251, 40, 7], [13, 301, 9, 77, 400, 3, 64]];
@@ -23,7 +24,7 @@ function headFrom(act: tf.Tensor, src: tf.Tensor, h: number): tf.Tensor {
   return tf.concat([part(act, 0, h), part(src, h, 1), part(act, h + 1, n - h - 1)].filter((p) => p.shape[2] !== 0), 2);
 }
 
-describe("path patching and ablation (tiny-gpt2)", () => {
+for (const backend of TEST_BACKENDS) describe(`path patching and ablation (tiny-gpt2) on ${backend}`, () => {
   let model: HookedTransformer;
   let origCache: ActivationCache;
   let newCache: ActivationCache;
@@ -35,7 +36,7 @@ describe("path patching and ablation (tiny-gpt2)", () => {
   };
 
   before(async () => {
-    await setBackend("cpu");
+    await setBackend(backend);
     model = await HookedTransformer.fromPretrained((await loadReference("tiny-gpt2")).folder);
     let l: tf.Tensor;
     [l, origCache] = await model.runWithCache(ORIG);
@@ -50,7 +51,7 @@ describe("path patching and ablation (tiny-gpt2)", () => {
   });
 
   test("head → final residual: matches a hand-built frozen run; last layer equals activation patching", async () => {
-    const before = tf.memory().numTensors;
+    const before = await memorySnapshot();
     const grid = await P.getPathPatchHeadToFinalResid(model, metric, { origTokens: ORIG, origCache, newCache });
     assert.deepEqual(grid.shape, [3, 4]);
     const g = (await grid.array()) as number[][];
@@ -70,11 +71,11 @@ describe("path patching and ablation (tiny-gpt2)", () => {
     const base = await value(await model.forward(ORIG));
     await expectAllClose(same, new Array(12).fill(base), TOLERANCES.float32Invariant, "patching from the same cache");
     same.dispose();
-    assert.equal(tf.memory().numTensors, before, "tensors leaked");
+    await expectNoLeak(before, "tensors leaked");
   });
 
   test("head → heads' values: matches the two hand-built runs (freeze + capture, then patch receivers)", async () => {
-    const before = tf.memory().numTensors;
+    const before = await memorySnapshot();
     const receivers: P.HeadRef[] = [[2, 1], [2, 3]];
     const grid = await P.getPathPatchHeadToHeads(model, metric, { receivers, receiverInput: "v", origTokens: ORIG, origCache, newCache });
     assert.deepEqual(grid.shape, [2, 4]);
@@ -95,7 +96,7 @@ describe("path patching and ablation (tiny-gpt2)", () => {
       assert.ok(Math.abs(g[sl]![sh]! - byHand) < 1e-4, `sender ${sl}.${sh}: ${g[sl]![sh]} vs ${byHand}`);
     }
     grid.dispose();
-    assert.equal(tf.memory().numTensors, before, "tensors leaked");
+    await expectNoLeak(before, "tensors leaked");
     await assert.rejects(P.getPathPatchHeadToHeads(model, metric, { receivers: [[5, 0]], receiverInput: "q", origTokens: ORIG, origCache, newCache }), /does not exist/);
   });
 
@@ -112,13 +113,13 @@ describe("path patching and ablation (tiny-gpt2)", () => {
     const meanByHand = await value(await model.runWithHooks(ORIG, { fwdHooks: [[name, (a) => headFrom(a, meanT, 2)]] }));
     meanT.dispose();
     assert.ok(Math.abs(meaned - meanByHand) < 1e-4, `mean ablation ${meaned} vs ${meanByHand}`);
-    const before = tf.memory().numTensors;
+    const before = await memorySnapshot();
     const scores = await P.getAblationScores(model, ORIG, metric, { mode: "zero" });
     assert.deepEqual(scores.shape, [3, 4]);
     const base = await value(await model.forward(ORIG));
     assert.ok(Math.abs(((await scores.array()) as number[][])[1]![2]! - (zeroByHand - base)) < 1e-4, "score = ablated − clean");
     scores.dispose();
-    assert.equal(tf.memory().numTensors, before, "tensors leaked");
+    await expectNoLeak(before, "tensors leaked");
     const mlp = await value(await model.runWithHooks(ORIG, { fwdHooks: P.activationAblationHooks(["blocks.0.hook_mlp_out"], { mode: "zero" }) }));
     const mlpByHand = await value(await model.runWithHooks(ORIG, { fwdHooks: [["blocks.0.hook_mlp_out", (a) => tf.zerosLike(a)]] }));
     assert.equal(mlp, mlpByHand);
