@@ -2,6 +2,7 @@
  * Straight-through / top-k gradients against their defining formulas, and ground-truth recovery: SAEs trained on
  * planted sparse features (12 random unit directions in 16 dims, each present with p = 0.05, magnitude U[0,1]) find
  * them (mean max cosine similarity of decoder rows with the true features ≥ 0.99); resampling revives dead latents.
+ * On every backend under test (test/backends.ts).
  */
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
@@ -13,8 +14,11 @@ import { mulberry32 } from "../../../src/lens/sae/source";
 import { saeLrFactor, trainSae } from "../../../src/lens/sae/trainer";
 import { expectAllClose } from "../../helpers";
 import { TOLERANCES } from "../../tolerances";
+import { setBackend } from "../../../src/lens/backend";
+import { expectNoLeak, memorySnapshot, TEST_BACKENDS } from "../../backends";
 
-test("JumpReLU and step STE gradients follow the rectangle-kernel formulas", async () => {
+for (const backend of TEST_BACKENDS) test(`JumpReLU and step STE gradients follow the rectangle-kernel formulas (${backend})`, async () => {
+  await setBackend(backend);
   const eps = 0.1;
   const zv = [[0.05, 0.32, 0.28, 1.0], [0.31, -0.2, 0.5, 0.26]], th = [0.3, 0.3, 0.3, 0.3], w = [1, 2, 3, 4];
   const z = tf.tensor2d(zv), theta = tf.tensor1d(th), wt = tf.tensor1d(w);
@@ -32,7 +36,8 @@ test("JumpReLU and step STE gradients follow the rectangle-kernel formulas", asy
   tf.dispose([z, theta, wt, ...g, ...gs]);
 });
 
-test("TopK activation: keeps the k largest positive entries; gradient is the mask", async () => {
+for (const backend of TEST_BACKENDS) test(`TopK activation: keeps the k largest positive entries; gradient is the mask (${backend})`, async () => {
+  await setBackend(backend);
   const z = tf.tensor2d([[0.5, -1, 2, 0.1], [-3, -2, 0.4, -1]]), w = tf.tensor2d([[1, 2, 3, 4], [5, 6, 7, 8]]);
   const f = topkRelu(z, 2);
   await expectAllClose(f, [0.5, 0, 2, 0, 0, 0, Math.fround(0.4), 0], TOLERANCES.exact, "topk relu"); // row 2: −1 is 2nd but negative
@@ -56,9 +61,10 @@ function planted(seed: number): { x: tf.Tensor2D; truth: tf.Tensor2D } {
   return { x: tf.tidy(() => tf.tensor2d(c, [n, nF]).matMul(truth) as tf.Tensor2D), truth };
 }
 
-test("standard and TopK SAEs recover planted sparse features (MMCS ≥ 0.99); no tensors leak", async () => {
+for (const backend of TEST_BACKENDS) test(`standard and TopK SAEs recover planted sparse features (MMCS ≥ 0.99); no tensors leak (${backend})`, async () => {
+  await setBackend(backend);
   const { x, truth } = planted(7);
-  const before = tf.memory().numTensors;
+  const before = await memorySnapshot();
   for (const arch of ["standard", "topk"] as const) {
     const sae = new SparseAutoencoder({ dIn: 16, dSae: 24, architecture: arch, k: 2, seed: 1 });
     const rep = await trainSae(sae, x, { steps: 250, batchSize: 256, lr: 1e-2, l1Coefficient: 0.3, seed: 1, logEvery: 50, deadFeatureWindow: 100 });
@@ -68,11 +74,12 @@ test("standard and TopK SAEs recover planted sparse features (MMCS ≥ 0.99); no
     assert.ok(rep.history.length === 5 && rep.activationsPerSecond > 0);
     sae.dispose();
   }
-  assert.equal(tf.memory().numTensors, before);
+  await expectNoLeak(before, "SAE training");
   tf.dispose([x, truth]);
 });
 
-test("resampling revives latents that never fire (encoder biases forced very negative)", async () => {
+for (const backend of TEST_BACKENDS) test(`resampling revives latents that never fire (encoder biases forced very negative) (${backend})`, async () => {
+  await setBackend(backend);
   const { x, truth } = planted(3);
   const run = async (resample: boolean) => {
     const sae = new SparseAutoencoder({ dIn: 16, dSae: 24, architecture: "standard", seed: 2 });
