@@ -58,11 +58,15 @@ export function judgeAdapter(a: AdapterSummary | null | undefined, opts: { allow
   return undefined;
 }
 
+interface DeviceDescriptor {
+  requiredFeatures?: unknown[];
+  requiredLimits?: Record<string, number>;
+}
 interface DawnAdapter {
   readonly info?: { vendor?: string; architecture?: string; device?: string; description?: string; isFallbackAdapter?: boolean };
   readonly isFallbackAdapter?: boolean;
   readonly limits: { maxStorageBufferBindingSize: number; maxBufferSize: number };
-  requestDevice(d?: { requiredFeatures?: unknown[]; requiredLimits?: Record<string, number> }): Promise<unknown>;
+  requestDevice(d?: DeviceDescriptor): Promise<unknown>;
 }
 interface DawnGpu {
   requestAdapter(o?: { powerPreference?: string }): Promise<DawnAdapter | null>;
@@ -157,7 +161,7 @@ export async function registerWebGpu(asked = false): Promise<void> {
     const a = await requestAdapter(o);
     if (a) {
       const requestDevice = a.requestDevice.bind(a);
-      a.requestDevice = (d = {}) => {
+      a.requestDevice = (d: DeviceDescriptor = {}) => {
         // The adapter's real binding limits (tfjs asks for them too; WebGPU's defaults would cap buffers at 256 MiB).
         const limits = { maxStorageBufferBindingSize: a.limits.maxStorageBufferBindingSize, maxBufferSize: a.limits.maxBufferSize };
         state.limits = limits;

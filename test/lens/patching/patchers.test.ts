@@ -163,7 +163,7 @@ for (const backend of TEST_BACKENDS) describe(`activation patching (tiny-gpt2) o
     // One real entry by hand: layer 2, head 1, dest 4, src 3 (the corrupted position).
     const name = "blocks.2.attn.hook_pattern";
     // (a hook must not read values synchronously: webgpu has no dataSync in Node)
-    const one = tf.buffer<tf.Rank.R4>([1, 4, 5, 5], "bool");
+    const one = tf.buffer([1, 4, 5, 5], "bool");
     one.set(1, 0, 1, 4, 3);
     const entry = one.toTensor();
     const hook = (act: tf.Tensor) => tf.where(entry, shortClean.get(name), act);
