@@ -44,11 +44,14 @@ export async function prepareTokens(
     }
     if (input.rank !== 1 && input.rank !== 2) throw new Error(`token tensor must be [pos] or [batch, pos], got shape [${input.shape}]`);
     checkLength(input.shape[input.rank - 1], cfg);
-    const [lo, hi] = await Promise.all([tf.tidy(() => input.min()), tf.tidy(() => input.max())].map(async (t) => {
-      const v = (await t.data())[0];
-      t.dispose();
-      return v;
-    }));
+    // One read of the ids themselves (no min/max kernels): token tensors are made on the CPU (toTokens, tf.tensor2d),
+    // so on webgpu this is not a GPU round trip.
+    const ids = (await input.data()) as Int32Array;
+    let lo = Infinity, hi = -Infinity;
+    for (const v of ids) {
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
     if (lo < 0) throw rangeError(lo, cfg);
     if (hi >= cfg.dVocab) throw rangeError(hi, cfg);
     return input.rank === 1 ? { tokens: input.expandDims(0) as tf.Tensor2D, owned: true } : { tokens: input as tf.Tensor2D, owned: false };

@@ -60,6 +60,32 @@ export async function metricValue(metric: PatchMetric, logits: tf.Tensor): Promi
   }
 }
 
+/**
+ * A metric may carry `onDevice`: the same value as a scalar tensor, computed without reading anything back (so a sweep
+ * stays on the GPU until its caller reads the result). `normalizedMetric` provides it.
+ */
+export interface DeviceMetric {
+  readonly onDevice?: (logits: tf.Tensor) => Promise<tf.Tensor>;
+}
+
+/**
+ * The metric as a scalar tensor (the caller owns it), without a readback unless the metric itself returns a number
+ * through a read of its own. @example const t = await metricTensor(metric, logits);
+ */
+export async function metricTensor(metric: PatchMetric & DeviceMetric, logits: tf.Tensor): Promise<tf.Tensor> {
+  const v = metric.onDevice ? await metric.onDevice(logits) : await metric(logits);
+  if (typeof v === "number") return tf.scalar(v);
+  if (!(v instanceof tf.Tensor)) throw new Error(`a patching metric must return a number or a scalar tensor, got ${typeof v}`);
+  if (v.size !== 1) {
+    if (v !== logits) v.dispose();
+    throw new Error(`a patching metric must return a scalar, got a tensor of shape [${v.shape}]; reduce it (e.g. .mean())`);
+  }
+  if (v === logits) return v.reshape([]);
+  const out = tf.tidy(() => v.reshape([]).cast("float32"));
+  v.dispose();
+  return out;
+}
+
 /** Runs the model from `prefix` (the residual entering `layer`) with `fwdHooks` and returns the metric; frees the logits. */
 export async function metricFromLayer(
   model: HookedTransformer,
@@ -188,7 +214,8 @@ export async function genericActivationPatch(
     tf.dispose(prefixes);
     throw e;
   }
-  const values = new Float32Array(indices.length);
+  // Metric values stay tensors until the end: a sweep reads nothing back (no GPU round trip per run).
+  const values: tf.Tensor[] = [];
   const progress = progressReporter(indices.length, opts.label ?? `patching ${opts.activationName}`, opts);
   try {
     for (let i = 0; i < indices.length; i++) {
@@ -201,12 +228,22 @@ export async function genericActivationPatch(
         }
         return opts.setter(act, rest, clean);
       };
-      values[i] = await metricFromLayer(model, prefixes[layer] as tf.Tensor, layer, [[name, hook]], metric);
+      const logits = await model.runWithHooks(prefixes[layer] as tf.Tensor, { startAtLayer: layer, fwdHooks: [[name, hook]] });
+      try {
+        values.push(await metricTensor(metric, logits));
+      } finally {
+        logits.dispose();
+      }
       progress.tick();
     }
+  } catch (e) {
+    tf.dispose(values);
+    throw e;
   } finally {
     progress.done();
     tf.dispose(prefixes);
   }
-  return tf.tensor(values, opts.indices ? [indices.length] : sizes);
+  const out = tf.tidy(() => tf.stack(values).reshape(opts.indices ? [indices.length] : sizes));
+  tf.dispose(values);
+  return out;
 }

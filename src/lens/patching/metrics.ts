@@ -4,7 +4,7 @@
  * changes nothing.
  */
 import * as tf from "@tensorflow/tfjs";
-import { metricValue, type PatchMetric } from "./generic";
+import { metricValue, type DeviceMetric, type PatchMetric } from "./generic";
 
 /** `[batch, 2]` (correct, incorrect) token ids, as arrays or an int tensor. */
 export type AnswerTokens = ReadonlyArray<readonly [number, number] | readonly number[]> | tf.Tensor;
@@ -56,8 +56,18 @@ export function logitDiff(logits: tf.Tensor, answerTokens: AnswerTokens, opts: L
  * const metric = normalizedMetric(base, { clean: 3.55, corrupted: -3.55 });
  * await metric(cleanLogits); // 1
  */
-export function normalizedMetric(metric: PatchMetric, baseline: { clean: number; corrupted: number }): (logits: tf.Tensor) => Promise<number> {
+export function normalizedMetric(metric: PatchMetric, baseline: { clean: number; corrupted: number }): ((logits: tf.Tensor) => Promise<number>) & DeviceMetric {
   const span = baseline.clean - baseline.corrupted;
   if (!(Math.abs(span) > 0)) throw new Error(`normalizedMetric: clean (${baseline.clean}) and corrupted (${baseline.corrupted}) must differ, or every patch divides by zero`);
-  return async (logits) => ((await metricValue(metric, logits)) - baseline.corrupted) / span;
+  const read = async (logits: tf.Tensor) => ((await metricValue(metric, logits)) - baseline.corrupted) / span;
+  // Sweeps use the tensor form: the same value as a scalar tensor, with no readback per patch.
+  const onDevice = async (logits: tf.Tensor): Promise<tf.Tensor> => {
+    const v = await metric(logits);
+    if (typeof v === "number") return tf.scalar((v - baseline.corrupted) / span);
+    if (!(v instanceof tf.Tensor) || v.size !== 1) throw new Error(`a patching metric must return a number or a scalar tensor, got ${v instanceof tf.Tensor ? `shape [${v.shape}]` : typeof v}`);
+    const out = tf.tidy(() => v.reshape([]).sub(baseline.corrupted).div(span));
+    if (v !== logits) v.dispose();
+    return out;
+  };
+  return Object.assign(read, { onDevice });
 }

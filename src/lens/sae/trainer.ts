@@ -71,6 +71,9 @@ export interface SaeTrainReport {
   readonly normScalingFactor?: number;
 }
 
+/** Steps between two waits for the device (a read of the loss): bounds the work queued on a GPU backend. */
+const SYNC_EVERY = 32;
+
 /** SAELens lr multiplier: warm-up 1/w → 1, constant, then linear decay to 0 over the last `decay` steps. */
 export function saeLrFactor(step: number, steps: number, warmup: number, decay: number): number {
   if (warmup > 0 && step < warmup) return (step + 1) / warmup;
@@ -156,6 +159,9 @@ export async function trainSae(sae: SparseAutoencoder, data: tf.Tensor2D | Activ
         windowFires.dispose();
         windowFires = tf.zeros([dSae]);
       }
+      // Wait for the device now and then: on webgpu (Dawn 0.6.2 on Mesa 25 lavapipe) ~500 steps queued with no read in
+      // between crashed the process (SIGSEGV, notebook 04's toy SAEs). One scalar read every SYNC_EVERY steps bounds it.
+      if ((step + 1) % SYNC_EVERY === 0 && !log) await value.data();
       tf.dispose([x, value, ...kept]);
     }
     const windowSteps = steps % deadWindow === 0 ? Math.min(steps, deadWindow) : steps % deadWindow;

@@ -78,6 +78,17 @@ for (const backend of TEST_BACKENDS) test(`standard and TopK SAEs recover plante
   tf.dispose([x, truth]);
 });
 
+for (const backend of TEST_BACKENDS) test(`a long run with no log in between trains (webgpu: ~500 steps queued without a read crashed Dawn on lavapipe) (${backend})`, async () => {
+  await setBackend(backend);
+  const { x, truth } = planted(5);
+  const sae = new SparseAutoencoder({ dIn: 16, dSae: 24, architecture: "standard", seed: 3 });
+  const rep = await trainSae(sae, x, { steps: 640, batchSize: 256, lr: 1e-2, l1Coefficient: 0.3, seed: 3, logEvery: 640, deadFeatureWindow: 640 });
+  const mmcs = await meanMaxCosineSimilarity(sae.params.W_dec as tf.Tensor2D, truth);
+  assert.ok(mmcs >= 0.99 && rep.history.length === 1, `MMCS ${mmcs} after ${rep.steps} steps`);
+  sae.dispose();
+  tf.dispose([x, truth]);
+});
+
 for (const backend of TEST_BACKENDS) test(`resampling revives latents that never fire (encoder biases forced very negative) (${backend})`, async () => {
   await setBackend(backend);
   const { x, truth } = planted(3);
