@@ -4,6 +4,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { ActivationCache } from "./activationCache";
+import { activationBindings, checkBindings } from "./accel/bindingLimits";
 import { ensureBackend } from "./backend";
 import { generate, type GenerateOptions } from "./generate";
 import { ModelWeights, type StateDict } from "./components/weights";
@@ -221,6 +222,8 @@ export class HookedTransformer extends WeightAccess {
       const tokens = residualInput ? undefined : own(await prepareTokens(input, this.cfg, tokenize));
       const lossTokens = opts.tokens === undefined ? tokens : own(await prepareTokens(opts.tokens, this.cfg, tokenize));
       const mask = own({ tokens: await this.attentionMaskFor(input, opts, lossTokens), owned: true });
+      const [batch, pos] = (tokens ?? (input as tf.Tensor)).shape as number[];
+      checkBindings(activationBindings(this.cfg, batch!, pos!), `forward over [${batch}, ${pos}] tokens`); // webgpu binding limit
       const tidyBlocks = fwdHooks.length === 0 && this.hooks.count() === 0; // only lens's own (keeping) cache hook
       return this.runHooked(fwdHooks, caching, () => {
         const out = runModel(this.weights, this.cfg, this.hooks, {

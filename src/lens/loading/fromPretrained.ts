@@ -5,6 +5,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { existsSync } from "node:fs";
 import * as path from "node:path";
+import { checkBindings, weightBindings } from "../accel/bindingLimits";
 import { architectureFor } from "../architectures/index";
 import { checkStateDict, CheckpointReader } from "../architectures/convert";
 import type { StateDict } from "../components/weights";
@@ -50,6 +51,7 @@ export async function loadPretrained(nameOrPath: string, opts: FromPretrainedOpt
     defaultPrependBos: opts.defaultPrependBos ?? base.defaultPrependBos,
     useAttnResult: opts.useAttnResult ?? false,
   });
+  checkBindings(weightBindings(cfg), `loading ${nameOrPath}`); // webgpu: refuse weights it cannot bind, before reading them
   const tokDir = tokenizerFolder ?? folder;
   const tokenizer = existsSync(path.join(tokDir, "tokenizer.json")) ? await LensTokenizer.fromFolder(tokDir) : undefined;
   const reader = new CheckpointReader(await readCheckpointTensors(folder, arch.ignoredKeys), folder, arch.optionalPrefixes);
