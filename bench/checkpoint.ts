@@ -3,8 +3,18 @@ import { mkdir, writeFile } from "node:fs/promises";
 import * as path from "node:path";
 import { writeSafetensors, type TensorsToWrite } from "../src/lens/loading/safetensors";
 
+/** A GPT-2-style model's shape. */
+export interface ModelShape {
+  readonly nLayers: number;
+  readonly dModel: number;
+  readonly nHeads: number;
+  readonly dMlp: number;
+  readonly dVocab: number;
+  readonly nCtx: number;
+}
+
 /** GPT-2 small's shape. */
-export const SHAPE = { nLayers: 12, dModel: 768, nHeads: 12, dMlp: 3072, dVocab: 50257, nCtx: 1024 };
+export const SHAPE: ModelShape = { nLayers: 12, dModel: 768, nHeads: 12, dMlp: 3072, dVocab: 50257, nCtx: 1024 };
 
 /** Deterministic uniform numbers in [−scale, scale) (an LCG: fast enough for 124 M values). */
 function random(n: number, seed: number, scale: number): Float32Array {
@@ -19,7 +29,12 @@ function random(n: number, seed: number, scale: number): Float32Array {
 
 /** Writes config.json + model.safetensors for a random GPT-2 small into `dir`. */
 export async function writeGpt2Small(dir: string): Promise<void> {
-  const { nLayers: L, dModel: D, dMlp: M, dVocab: V, nCtx: P } = SHAPE;
+  return writeGpt2(dir, SHAPE);
+}
+
+/** Writes config.json + model.safetensors for a random GPT-2 of `shape` into `dir`. */
+export async function writeGpt2(dir: string, shape: ModelShape): Promise<void> {
+  const { nLayers: L, dModel: D, dMlp: M, dVocab: V, nCtx: P } = shape;
   const shapes: Record<string, number[]> = { "wte.weight": [V, D], "wpe.weight": [P, D], "ln_f.weight": [D], "ln_f.bias": [D] };
   for (let l = 0; l < L; l++) {
     Object.assign(shapes, {
@@ -39,7 +54,7 @@ export async function writeGpt2Small(dir: string): Promise<void> {
   await writeSafetensors(path.join(dir, "model.safetensors"), tensors);
   const config = {
     architectures: ["GPT2LMHeadModel"], model_type: "gpt2", activation_function: "gelu_new", layer_norm_epsilon: 1e-5,
-    n_ctx: P, n_positions: P, n_embd: D, n_head: SHAPE.nHeads, n_layer: L, n_inner: null, vocab_size: V,
+    n_ctx: P, n_positions: P, n_embd: D, n_head: shape.nHeads, n_layer: L, n_inner: null, vocab_size: V,
     bos_token_id: 50256, eos_token_id: 50256, tie_word_embeddings: true, scale_attn_weights: true,
     scale_attn_by_inverse_layer_idx: false, reorder_and_upcast_attn: false, torch_dtype: "float32",
   };
@@ -47,8 +62,8 @@ export async function writeGpt2Small(dir: string): Promise<void> {
 }
 
 /** FLOPs of one forward over `batch × pos` tokens (matmuls and full, unmasked attention products). */
-export function forwardFlops(batch: number, pos: number): number {
-  const { nLayers: L, dModel: D, dMlp: M, dVocab: V } = SHAPE;
+export function forwardFlops(batch: number, pos: number, shape: ModelShape = SHAPE): number {
+  const { nLayers: L, dModel: D, dMlp: M, dVocab: V } = shape;
   const perToken = L * 2 * (D * 3 * D + D * D + 2 * D * M) + 2 * D * V;
   return batch * pos * perToken + L * batch * 4 * pos * pos * D;
 }
@@ -59,7 +74,7 @@ export function saeFlops(batch: number, dIn: number, dSae: number): number {
 }
 
 /** Deterministic token ids `[batch][pos]` in [0, dVocab). */
-export function benchTokens(batch: number, pos: number): number[][] {
+export function benchTokens(batch: number, pos: number, dVocab = SHAPE.dVocab): number[][] {
   let s = 12345;
-  return Array.from({ length: batch }, () => Array.from({ length: pos }, () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) % SHAPE.dVocab)));
+  return Array.from({ length: batch }, () => Array.from({ length: pos }, () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) % dVocab)));
 }

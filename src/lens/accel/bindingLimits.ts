@@ -20,12 +20,9 @@ const MiB = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
  * Throws when a float32 tensor of one of these shapes cannot be bound on the webgpu device in use (or under an
  * explicit `limit` in bytes, on any backend); else nothing.
  */
-export function checkBindings(items: readonly Binding[], context: string, limit?: number): void {
-  if (limit === undefined) {
-    if (tf.getBackend() !== "webgpu") return;
-    limit = webgpuLimits()?.maxStorageBufferBindingSize;
-    if (limit === undefined) return;
-  }
+export function checkBindings(items: readonly Binding[], context: string, explicitLimit?: number): void {
+  const limit = explicitLimit ?? (tf.getBackend() === "webgpu" ? webgpuLimits()?.maxStorageBufferBindingSize : undefined);
+  if (limit === undefined) return;
   const over = items.map((b) => ({ ...b, bytes: 4 * b.shape.reduce((x, y) => x * y, 1) })).filter((b) => b.bytes > limit);
   if (over.length === 0) return;
   const list = over.map((b) => `${b.what} [${b.shape.join(", ")}] = ${MiB(b.bytes)}`).join("; ");

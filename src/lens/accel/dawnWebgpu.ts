@@ -128,6 +128,11 @@ interface Registered {
 }
 let registered: Registered | undefined;
 
+/** The adapter webgpu runs on (undefined before it is registered). */
+export function webgpuAdapter(): AdapterSummary | undefined {
+  return registered?.adapter;
+}
+
 /** The limits of the webgpu device tfjs created (undefined before it exists). */
 export function webgpuLimits(): { maxStorageBufferBindingSize: number; maxBufferSize: number } | undefined {
   return registered?.limits;

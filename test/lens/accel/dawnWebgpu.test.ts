@@ -19,15 +19,23 @@ const LAVAPIPE: AdapterSummary = {
   isFallbackAdapter: false, maxStorageBufferBindingSize: 128 * 2 ** 20, maxBufferSize: 2 ** 32 - 1,
 };
 
-/** Runs `env` with the given environment (LENS_* of this process removed first) and returns its stderr and stdout. */
+/** Runs `fn` with these environment variables set (undefined: unset), restoring them when it (or its promise) ends. */
 function withEnv<T>(env: Record<string, string | undefined>, fn: () => T): T {
   const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
-  for (const [k, v] of Object.entries(env)) v === undefined ? delete process.env[k] : (process.env[k] = v);
+  const apply = (vars: Record<string, string | undefined>) => {
+    for (const [k, v] of Object.entries(vars)) v === undefined ? delete process.env[k] : (process.env[k] = v);
+  };
+  apply(env);
+  let out: T;
   try {
-    return fn();
-  } finally {
-    for (const [k, v] of Object.entries(saved)) v === undefined ? delete process.env[k] : (process.env[k] = v);
+    out = fn();
+  } catch (e) {
+    apply(saved);
+    throw e;
   }
+  if (out instanceof Promise) return out.finally(() => apply(saved)) as T;
+  apply(saved);
+  return out;
 }
 
 test("judgeAdapter: a hardware adapter with room is used; none, software or small ones are refused with a reason", () => {
@@ -65,6 +73,6 @@ test("asked for by name, webgpu runs on a software adapter only with LENS_WEBGPU
   await withEnv({ LENS_WEBGPU_ADAPTER: undefined }, () => assert.rejects(setBackend("webgpu"), /software WebGPU adapter.*LENS_WEBGPU_ADAPTER=any/));
   const info = await withEnv({ LENS_WEBGPU_ADAPTER: "any" }, () => setBackend("webgpu"));
   assert.equal(info.name, "webgpu");
-  await withEnv({ LENS_WEBGPU_ADAPTER: undefined }, () => assert.rejects(setBackend("webgpu"), /software WebGPU adapter/), "refused again once the switch is off");
+  await withEnv({ LENS_WEBGPU_ADAPTER: undefined }, () => assert.rejects(setBackend("webgpu"), /software WebGPU adapter/)); // refused again once the switch is off
   await setBackend("cpu");
 });

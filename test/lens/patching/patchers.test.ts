@@ -164,7 +164,7 @@ for (const backend of TEST_BACKENDS) describe(`activation patching (tiny-gpt2) o
     const name = "blocks.2.attn.hook_pattern";
     // (a hook must not read values synchronously: webgpu has no dataSync in Node)
     const one = tf.buffer([1, 4, 5, 5], "bool");
-    one.set(1, 0, 1, 4, 3);
+    one.set(true, 0, 1, 4, 3);
     const entry = one.toTensor();
     const hook = (act: tf.Tensor) => tf.where(entry, shortClean.get(name), act);
     const byHand = await model.runWithHooks(short, { fwdHooks: [[name, hook]] });
