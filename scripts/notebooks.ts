@@ -4,7 +4,7 @@
  * with the failing cell's source and its stderr (tslab reports errors only there). Unexpected stderr also fails a
  * notebook: an exception thrown by a timer after its cell finished surfaces on a later cell that still reports "ok".
  *
- * Usage: npm run test:notebooks [-- [--inplace] [NOTEBOOK.ipynb ...]]
+ * Usage: npm run test:notebooks [-- [--inplace] [NOTEBOOK.ipynb ...]]   (LENS_NOTEBOOK_CELL_TIMEOUT=s: per-cell limit, default 300)
  *   --inplace  write the executed notebook (outputs, execution counts) back over the source when it passes, with the
  *              11 MB plotly.js loader output replaced by a note (npm run export injects plotly.js itself).
  * Each notebook runs on its own bundled model here (LENS_COURSE_MODELS=bundled, see notebooks/course.ts); set LENS_MODEL
@@ -166,9 +166,12 @@ function main(argv: string[]): number {
     console.log("no notebooks in notebooks/");
     return 0;
   }
+  // LENS_NOTEBOOK_CELL_TIMEOUT: seconds per cell (CI's webgpu pass on lavapipe, a CPU-emulated GPU, needs more than 300).
+  const cellTimeout = process.env.LENS_NOTEBOOK_CELL_TIMEOUT ? Number(process.env.LENS_NOTEBOOK_CELL_TIMEOUT) : undefined;
+  if (cellTimeout !== undefined && !(cellTimeout > 0)) throw new Error(`LENS_NOTEBOOK_CELL_TIMEOUT=${process.env.LENS_NOTEBOOK_CELL_TIMEOUT}: give seconds, e.g. 900`);
   let failed = 0;
   for (const nb of notebooks) {
-    const res = runNotebook(nb, { inplace });
+    const res = runNotebook(nb, { inplace, cellTimeout });
     const slowest = [...res.cells].sort((a, b) => b.seconds - a.seconds)[0];
     console.log(`${res.ok ? "ok  " : "FAIL"} ${nb} (${res.seconds} s, ${res.cells.length} code cells${slowest ? `, slowest cell ${slowest.index}: ${slowest.seconds} s` : ""})${res.ok && inplace ? " → written in place" : ""}`);
     for (const a of res.allowed) console.log(`  allowed stderr: ${a}`);
