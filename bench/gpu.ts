@@ -251,7 +251,7 @@ async function main(): Promise<void> {
     const [g, c] = [fwd((b) => b === "webgpu"), fwd((b) => b !== "webgpu")];
     const header = [
       `# GPU benchmark${quick ? " (--quick: tiny shapes, figures meaningless)" : ""}`, "",
-      `${new Date().toISOString()}; webgpu adapter: ${name}; fp32 peak ${peak ?? "unknown (set BENCH_GPU_PEAK_TFLOPS)"} TFLOP/s; ` +
+      `${new Date().toISOString()}; webgpu adapter: ${name}; fp32 peak ${peak ? `${peak} TFLOP/s` : "unknown (set BENCH_GPU_PEAK_TFLOPS)"}; ` +
         `CPU path: ${rows.find((x) => x.backend !== "webgpu")?.backend ?? "did not run"}; webgpu part ${gpuSeconds.toFixed(0)} s, total ${((Date.now() - t0) / 1000).toFixed(0)} s.`,
       g && c ? `\n${SPECS[0]!.name} forward ${TOKENS[0]!.join("×")}: webgpu is ${(c / g).toFixed(1)}× the CPU path.` : "", "",
     ].join("\n");
