@@ -1,6 +1,6 @@
 /**
  * The project stands alone: no tracked file names a build machine's folders (the shared folder beside our checkouts,
- * a build's temporary folder, a home directory), and nothing reaches outside the repository (`../shared`). A user's
+ * a build's temporary folder, a home directory), and nothing reaches into a folder beside the repository. A user's
  * clone has none of these, so a path into them is a broken reference or a read that fails there.
  */
 import assert from "node:assert/strict";
