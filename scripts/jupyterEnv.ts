@@ -29,7 +29,8 @@ export interface Ran {
 export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, opts: { inherit?: boolean; timeoutMs?: number } = {}): Ran {
   const r = spawnSync(cmd, args, { env, encoding: "utf8", stdio: opts.inherit ? "inherit" : "pipe", timeout: opts.timeoutMs, windowsHide: true });
   const missing = (r.error as NodeJS.ErrnoException | undefined)?.code === "ENOENT";
-  return { ok: r.status === 0 && !r.error, missing, status: r.status, out: `${r.stdout ?? ""}${r.stderr ?? ""}`.trim() };
+  const out = `${r.stdout ?? ""}${r.stderr ?? ""}`.trim() || (r.error ? r.error.message : "");
+  return { ok: r.status === 0 && !r.error, missing, status: r.status, out };
 }
 
 /** `jupyter lab --version` runs: the check behind every "JupyterLab found". */
@@ -154,14 +155,17 @@ function pipFailure(python: string, env: NodeJS.ProcessEnv, r: Ran, where: strin
   return { ok: false, failed: `pip install ${REQUIREMENT} into ${where} failed (exit ${r.status}; pip's message is above)`, fix: ["fix what pip reports above, then run `npm start` again"] };
 }
 
-/** Installs into `lab.dir` with `pip` (inherited output, so its progress bar shows), then checks `jupyter lab` runs. */
-function pipInstall(lab: LocalLab, python: string, pipArgs: string[], env: NodeJS.ProcessEnv, log: (s: string) => void): { ok: true; lab: LocalLab } | Failure {
+/**
+ * Installs into `lab.dir` with `python -m pip` (output inherited, so pip's progress bar shows), then checks that
+ * `jupyter lab` runs; on failure removes the folder and asks `base` (the Python outside it) whether the index is reachable.
+ */
+function pipInstall(lab: LocalLab, python: string, base: string, pipArgs: string[], env: NodeJS.ProcessEnv, log: (s: string) => void): { ok: true; lab: LocalLab } | Failure {
   const name = lab.kind === "venv" ? ".venv/" : ".jupyter-env/";
   log(`$ ${python} -m pip install ${pipArgs.join(" ")}`);
   const r = run(python, ["-m", "pip", "install", "--disable-pip-version-check", ...pipArgs], { ...env, PIP_USER: "0" }, { inherit: true });
   if (!r.ok) {
     rmSync(lab.dir, { recursive: true, force: true });
-    return pipFailure(python, env, r, name);
+    return pipFailure(base, env, r, name);
   }
   const check = labRuns(lab.jupyter, { ...env, ...lab.env });
   if (!check.ok) {
@@ -182,7 +186,7 @@ export function provisionLab(envRoot: string, env: NodeJS.ProcessEnv, log: (s: s
   if (major < MIN_PYTHON[0] || (major === MIN_PYTHON[0] && minor < MIN_PYTHON[1]))
     return { ok: false, failed: `${python} is Python ${version}; JupyterLab ${JUPYTERLAB_VERSION} needs Python ${MIN_PYTHON.join(".")} or newer`, fix: [`${pythonHint()} (or set LENS_PYTHON=/path/to/python3.12), then run \`npm start\` again`] };
   const [venv, target] = localLabs(envRoot, env) as [LocalLab, LocalLab];
-  log(`Installing JupyterLab ${JUPYTERLAB_VERSION} into this project with ${python} (Python ${version}); once: it downloads JupyterLab and its dependencies (about 240 MB installed).`);
+  log(`Installing JupyterLab ${JUPYTERLAB_VERSION} into this project with ${python} (Python ${version}). This happens once: pip downloads JupyterLab and its dependencies (about 240 MB installed).`);
   let venvError: string;
   if (owner(venv.dir) === "foreign") venvError = ".venv/ exists and was not made by npm start (left alone)";
   else {
@@ -192,7 +196,7 @@ export function provisionLab(envRoot: string, env: NodeJS.ProcessEnv, log: (s: s
     if (made.ok) {
       mark(venv.dir, "installing", python);
       const venvPython = join(venv.dir, WIN ? "Scripts" : "bin", WIN ? "python.exe" : "python");
-      return pipInstall(venv, venvPython, [REQUIREMENT], env, log);
+      return pipInstall(venv, venvPython, python, [REQUIREMENT], env, log);
     }
     rmSync(venv.dir, { recursive: true, force: true });
     venvError = `\`${python} -m venv\` failed: ${made.out.split("\n").filter(Boolean).slice(-2).join(" ") || `exit ${made.status}`}`;
@@ -210,5 +214,5 @@ export function provisionLab(envRoot: string, env: NodeJS.ProcessEnv, log: (s: s
   rmSync(target.dir, { recursive: true, force: true });
   mkdirSync(target.dir, { recursive: true });
   mark(target.dir, "installing", python);
-  return pipInstall(target, python, ["--target", target.dir, REQUIREMENT], env, log);
+  return pipInstall(target, python, python, ["--target", target.dir, REQUIREMENT], env, log);
 }
