@@ -162,7 +162,9 @@ function pipFailure(python: string, env: NodeJS.ProcessEnv, r: Ran, where: strin
 function pipInstall(lab: LocalLab, python: string, base: string, pipArgs: string[], env: NodeJS.ProcessEnv, log: (s: string) => void): { ok: true; lab: LocalLab } | Failure {
   const name = lab.kind === "venv" ? ".venv/" : ".jupyter-env/";
   log(`$ ${python} -m pip install ${pipArgs.join(" ")}`);
-  const r = run(python, ["-m", "pip", "install", "--disable-pip-version-check", ...pipArgs], { ...env, PIP_USER: "0" }, { inherit: true });
+  // PIP_USER=0: a `user = true` in pip.conf would clash with --target; the root warning is about the system Python,
+  // which is never the one installed into.
+  const r = run(python, ["-m", "pip", "install", "--disable-pip-version-check", ...pipArgs], { ...env, PIP_USER: "0", PIP_ROOT_USER_ACTION: "ignore" }, { inherit: true });
   if (!r.ok) {
     rmSync(lab.dir, { recursive: true, force: true });
     return pipFailure(base, env, r, name);
@@ -209,7 +211,7 @@ export function provisionLab(envRoot: string, env: NodeJS.ProcessEnv, log: (s: s
     return {
       ok: false,
       failed: `${python} has neither a working venv nor pip (${venvError}; \`${python} -m pip\`: ${pip.out.split("\n").at(-1) || "not found"})`,
-      fix: [WIN || process.platform === "darwin" ? `${pythonHint()}, then run \`npm start\` again` : "`sudo apt install python3-venv` (Debian/Ubuntu; it brings pip), then run `npm start` again"],
+      fix: [WIN || process.platform === "darwin" ? `${pythonHint()}, then run \`npm start\` again` : "`sudo apt install python3-venv` (Debian/Ubuntu: then `python3 -m venv` makes environments with pip), then run `npm start` again"],
     };
   rmSync(target.dir, { recursive: true, force: true });
   mkdirSync(target.dir, { recursive: true });
