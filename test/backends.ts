@@ -5,6 +5,7 @@
  * - `LENS_TEST_WEBGPU=1`: cpu, wasm and webgpu. `LENS_TEST_WEBGPU=only`: webgpu alone (CI's webgpu pass; cpu and wasm
  *   ran in the main pass). Without a GPU, webgpu needs a software adapter and `LENS_WEBGPU_ADAPTER=any` (Mesa ≥ 25
  *   lavapipe: see .ci/run); setBackend("webgpu") fails with the reason otherwise.
+ * Whether cpu and wasm matmuls go through OpenBLAS is chosen per process by LENS_BLAS (CI runs the suite with and without it).
  */
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";

@@ -9,7 +9,7 @@ check ``@huggingface/tokenizers`` independently.
 Usage (Debian's python, which has the ``regex`` module: ``apt-get install -y python3-regex``):
 
     /usr/bin/python3 scripts/reference/gpt2_bpe.py \
-        --tokenizer ../shared/fixtures/gpt2/tokenizer.json \
+        --tokenizer data/tokenizers/gpt2/tokenizer.json \
         --out test/fixtures/gpt2-tokenizer-table.json
 """
 import argparse
@@ -184,8 +184,8 @@ def main():
         "description": "GPT-2 tokenisation golden table, produced by a from-scratch byte-level BPE in Python "
         "(scripts/reference/gpt2_bpe.py), not by the library under test. ids exclude BOS/EOS.",
         "generator": "/usr/bin/python3 scripts/reference/gpt2_bpe.py "
-        "--tokenizer ../shared/fixtures/gpt2/tokenizer.json --out test/fixtures/gpt2-tokenizer-table.json",
-        "source": "/work/shared/fixtures/gpt2/tokenizer.json (vocab %d, merges %d)" % (len(bpe.vocab), len(bpe.ranks)),
+        "--tokenizer data/tokenizers/gpt2/tokenizer.json --out test/fixtures/gpt2-tokenizer-table.json",
+        "source": "data/tokenizers/gpt2/tokenizer.json (vocab %d, merges %d)" % (len(bpe.vocab), len(bpe.ranks)),
         "source_sha256": hashlib.sha256(raw).hexdigest(),
         "python": sys.version.split()[0],
         "regex_module": regex.__version__,

@@ -14,7 +14,7 @@ What it writes (all under test/fixtures/, ~3 MB in total):
 Run:  /usr/bin/python3 scripts/reference/make_fixtures.py      (or `npm run fixtures`); numpy only, deterministic.
 
 This is an independent reference written from the architecture math (HF transformers GPT-2 / GPT-NeoX semantics,
-TransformerLens hook and weight-processing semantics as described in /work/shared/notes/transformerlens.md §1, §6).
+TransformerLens hook and weight-processing semantics as described in docs/sources.md §1, §2).
 It is not derived from the TypeScript implementation under test. All reference arithmetic is float64, on the
 weights exactly as stored (read back from the written files, i.e. after rounding to F32/BF16/F16).
 Self-checks (the script fails if any does not hold): safetensors round trip; HF-layout forward (fused QKV split

@@ -1,6 +1,6 @@
 """TransformerLens (HookedTransformer) forward semantics and weight processing in float64 numpy.
 
-Written from the math (see /work/shared/notes/transformerlens.md sections 1 and 6), used by make_fixtures.py.
+Written from the math (see docs/sources.md sections 1 and 2), used by make_fixtures.py.
 State dicts use TL layout and names: embed.W_E [V,D], pos_embed.W_pos [n_ctx,D], blocks.{l}.ln1.w/b,
 blocks.{l}.attn.W_Q/W_K/W_V [H,D,d], b_Q/b_K/b_V [H,d], W_O [H,d,D], b_O [D], blocks.{l}.ln2.w/b,
 blocks.{l}.mlp.W_in [D,M], b_in [M], W_out [M,D], b_out [D], ln_final.w/b, unembed.W_U [D,V], b_U [V].

@@ -8,6 +8,7 @@
  * read the factors once (`await data()`), do the small-matrix work in float64 JS, and return float32 tensors.
  */
 import * as tf from "@tensorflow/tfjs";
+import { broadcastBatchShape, matMulBroadcast } from "./util/matMul";
 import { eigenvaluesGeneral } from "./eigen";
 import { matmul, svdProduct, type SvdResult } from "./linalg";
 
@@ -22,17 +23,7 @@ function transposeLast(t: tf.Tensor): tf.Tensor {
   return tf.transpose(t, perm);
 }
 
-function broadcastBatch(a: number[], b: number[]): number[] {
-  const len = Math.max(a.length, b.length);
-  return Array.from({ length: len }, (_, i) => {
-    const da = a[a.length - len + i] ?? 1;
-    const db = b[b.length - len + i] ?? 1;
-    if (da !== db && da !== 1 && db !== 1) {
-      throw new Error(`FactoredMatrix: batch dims [${a}] of A and [${b}] of B do not broadcast; make them equal`);
-    }
-    return da === 1 ? db : da;
-  });
-}
+const broadcastBatch = (a: number[], b: number[]) => broadcastBatchShape(a, b, "FactoredMatrix: A and B");
 
 /** Takes ownership of t; returns a float32 tensor of exactly `shape` (t itself when it already is one). */
 function own(t: tf.Tensor, shape: number[]): tf.Tensor {
@@ -222,7 +213,7 @@ export class FactoredMatrix {
     if (other.shape[other.rank - 2] !== this.rdim) {
       throw new Error(`FactoredMatrix.matmul: other [${other.shape}] needs ${this.rdim} rows to multiply ${this.shape}`);
     }
-    if (this.rdim > this.mdim) return new FactoredMatrix(this.A.clone(), tf.matMul(this.B, other));
+    if (this.rdim > this.mdim) return new FactoredMatrix(this.A.clone(), matMulBroadcast(this.B, other));
     return new FactoredMatrix(this.AB, other.clone());
   }
 
@@ -232,18 +223,18 @@ export class FactoredMatrix {
     if (other.shape[other.rank - 1] !== this.ldim) {
       throw new Error(`FactoredMatrix.lmatmul: other [${other.shape}] needs ${this.ldim} columns to multiply ${this.shape}`);
     }
-    if (this.ldim > this.mdim) return new FactoredMatrix(tf.matMul(other, this.A), this.B.clone());
+    if (this.ldim > this.mdim) return new FactoredMatrix(matMulBroadcast(other, this.A), this.B.clone());
     return new FactoredMatrix(other.clone(), this.AB);
   }
 
   /** this·v for v [..., n] → tensor [..., m], computed as A·(B·v). */
   matvec(v: tf.Tensor): tf.Tensor {
-    return tf.tidy(() => tf.squeeze(tf.matMul(this.A, tf.matMul(this.B, tf.expandDims(v, -1))), [-1]));
+    return tf.tidy(() => tf.squeeze(matMulBroadcast(this.A, matMulBroadcast(this.B, tf.expandDims(v, -1))), [-1]));
   }
 
   /** v·this for v [..., m] → tensor [..., n], computed as (v·A)·B. */
   vecmat(v: tf.Tensor): tf.Tensor {
-    return tf.tidy(() => tf.squeeze(tf.matMul(tf.matMul(tf.expandDims(v, -2), this.A), this.B), [-2]));
+    return tf.tidy(() => tf.squeeze(matMulBroadcast(matMulBroadcast(tf.expandDims(v, -2), this.A), this.B), [-2]));
   }
 
   /** Scalar multiple (scales A). */

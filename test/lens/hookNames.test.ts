@@ -1,5 +1,5 @@
 /**
- * getActName against the TransformerLens cases listed in the project notes (/work/shared/notes/transformerlens.md §4),
+ * getActName against the TransformerLens cases of TransformerLens utilities/components_utils.py (docs/sources.md §3),
  * plus our documented fixes of three TL quirks; canonicalHookOrder against the firing order written independently by
  * the reference generator (test/fixtures/tiny-*.reference.json, `hookOrder`).
  */
@@ -10,7 +10,7 @@ import { FAMILIES, loadReference } from "../fixtures";
 
 type Case = readonly [args: readonly [string, number?, string?], expected: string];
 
-/** TransformerLens's get_act_name outputs, from the notes. */
+/** TransformerLens's get_act_name outputs, from docs/sources.md §3. */
 const TL_CASES: readonly Case[] = [
   [["embed"], "hook_embed"],
   [["pos_embed"], "hook_pos_embed"],

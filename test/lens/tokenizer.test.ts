@@ -16,7 +16,7 @@ import { GPT2_TOKENIZER_DIR } from "../fixtures";
 
 // The real GPT-2 tokenizer files, bundled in data/tokenizers/gpt2 (MIT, from openai-community/gpt2).
 const GPT2_DIR = GPT2_TOKENIZER_DIR;
-const EOT = 50256; // <|endoftext|>: GPT-2's BOS = EOS = PAD (transformerlens.md §8)
+const EOT = 50256; // <|endoftext|>: GPT-2's BOS = EOS = PAD (docs/sources.md §5)
 
 interface Row {
   text: string;
@@ -80,7 +80,7 @@ describe("LensTokenizer on the GPT-2 tokenizer", () => {
   });
 
   test("golden table holds TransformerLens's known ids", () => {
-    // tests/integration/test_tokenization_methods.py and the bridge tests (transformerlens.md §8).
+    // tests/integration/test_tokenization_methods.py and the bridge tests (docs/sources.md §5).
     const byText = new Map(rows.map((r) => [r.text, r.ids]));
     assert.deepEqual(byText.get(" SolidGoldMagikarp"), [43453]);
     assert.deepEqual(byText.get("Hello, I'm a"), [15496, 11, 314, 1101, 257]);
@@ -162,7 +162,7 @@ describe("TransformerLens tokenisation semantics", () => {
   });
 
   test("toTokens: too long is an Error unless truncate: true", async () => {
-    // transformerlens.md §8: "@ "*1025 is 1027 tokens with BOS; TL truncates it to n_ctx = 1024.
+    // docs/sources.md §5: "@ "*1025 is 1027 tokens with BOS; TL truncates it to n_ctx = 1024.
     const long = "@ ".repeat(1025);
     assert.throws(
       () => toTokens(tok, long, { prependBos: true, nCtx: 1024 }),

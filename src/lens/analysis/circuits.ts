@@ -7,6 +7,7 @@ import * as tf from "@tensorflow/tfjs";
 import { FactoredMatrix } from "../factoredMatrix";
 import type { HookedTransformer } from "../hookedTransformer";
 import { makeRng } from "../datasets/prng";
+import { matMulBroadcast } from "../util/matMul";
 import type { HeadRef } from "../patching/pathPatching";
 
 function headList(heads: HeadRef | readonly HeadRef[]): HeadRef[] {
@@ -120,7 +121,7 @@ export async function compositionScore(left: tf.Tensor | FactoredMatrix, right: 
   if (left instanceof tf.Tensor && right instanceof tf.Tensor) {
     return tf.tidy(() => {
       const fro = (t: tf.Tensor) => t.square().sum([-2, -1]).sqrt();
-      return fro(tf.matMul(left, right)).div(fro(left).mul(fro(right)));
+      return fro(matMulBroadcast(left, right)).div(fro(left).mul(fro(right)));
     });
   }
   const asFm = (x: tf.Tensor | FactoredMatrix) => (x instanceof FactoredMatrix ? x : new FactoredMatrix(x.clone(), tf.eye(x.shape[x.rank - 1] as number)));
@@ -163,13 +164,20 @@ export async function allCompositionScores(model: HookedTransformer, mode: "Q" |
         const out = tf.buffer([H, L, H], "float32").toTensor();
         if (l1 === L - 1) return out;
         const later = L - l1 - 1;
-        const Ol = W_O.slice([l1], [1]).reshape([H, 1, W_O.shape[2] as number, W_O.shape[3] as number]); // [H, 1, d, D]
-        const In = inner.slice([l1 + 1], [later]).reshape([1, later * H, inner.shape[2] as number, inner.shape[3] as number]);
-        const M = tf.matMul(Ol, In); // [H, later·H, d, d]
-        const gP = gV.slice([l1], [1]).reshape([H, 1, gV.shape[2] as number, gV.shape[3] as number]);
-        const gF = far.slice([l1 + 1], [later]).reshape([1, later * H, far.shape[2] as number, far.shape[3] as number]);
-        const prod2 = tf.matMul(gP, M).mul(tf.matMul(M, gF)).sum([-2, -1]); // [H, later·H]
-        const denom = leftNorm2.slice([l1], [1]).reshape([H, 1]).mul(rightNorm2.slice([l1 + 1], [later]).reshape([1, later * H]));
+        const M = later * H; // right-hand heads: every head of every later layer
+        const [D, d] = [W_O.shape[3] as number, W_O.shape[2] as number];
+        // Only equal-batch rank-3 products: tfjs's stock BatchMatMul mis-broadcasts [H, 1] against [1, M] (util/matMul.ts).
+        // P[h, j] = W_O[l1, h] · inner[j]: one [H·d, D]·[D, M·d] product, viewed as [H, d, M, d].
+        const Olf = W_O.slice([l1], [1]).reshape([H * d, D]);
+        const Inf = inner.slice([l1 + 1], [later]).reshape([M, D, d]).transpose([1, 0, 2]).reshape([D, M * d]);
+        const P = Olf.matMul(Inf).reshape([H, d, M, d]);
+        // ‖A_l·A_r·B_l·B_r‖² = Σ (gram(A_l)·P) ⊙ (P·gram(B_r)), with P = A_r·B_l
+        const gP = gV.slice([l1], [1]).reshape([H, d, d]);
+        const left = tf.matMul(gP, P.reshape([H, d, M * d])).reshape([H, d, M, d]);
+        const gF = far.slice([l1 + 1], [later]).reshape([M, d, d]);
+        const right = tf.matMul(P.transpose([2, 0, 1, 3]).reshape([M, H * d, d]), gF).reshape([M, H, d, d]).transpose([1, 2, 0, 3]);
+        const prod2 = left.mul(right).sum([1, 3]); // [H, M]
+        const denom = leftNorm2.slice([l1], [1]).reshape([H, 1]).mul(rightNorm2.slice([l1 + 1], [later]).reshape([1, M]));
         const scores = prod2.div(denom).sqrt().reshape([H, later, H]);
         return tf.concat([tf.zeros([H, l1 + 1, H]), scores], 1);
       }));

@@ -2,7 +2,7 @@
  * TransformerLens's weight processing as state-dict transforms (TL layout, weights multiply on the right):
  * foldLayerNorm → centerWritingWeights → centerUnembed → foldValueBiases. Each replaces entries of the map it is given
  * (disposing the tensors it replaces) and returns the config that now describes the weights.
- * Reference: transformer_lens/weight_processing.py; the math is in shared/notes/transformerlens.md §6.
+ * Reference: transformer_lens/weight_processing.py; the math is written out in docs/sources.md §2.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { TransformerConfig } from "../config";

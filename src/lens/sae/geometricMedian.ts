@@ -1,5 +1,5 @@
 /**
- * Geometric median by Weiszfeld iterations (SAELens v5 `b_dec_init_method: "geometric_median"`, notes §1.4): the
+ * Geometric median by Weiszfeld iterations (SAELens v5 `b_dec_init_method: "geometric_median"`, docs/sources.md §7): the
  * point m minimising Σ_i ‖x_i − m‖, started at the mean, m ← Σ w_i x_i / Σ w_i with w_i = 1 / max(‖x_i − m‖, eps),
  * stopped when the summed distance changes by at most ftol of itself, or after maxIter iterations.
  */

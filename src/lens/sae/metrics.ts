@@ -1,5 +1,5 @@
 /**
- * SAE metrics with SAELens v6 training-step definitions (notes §2.4): L0 = mean_b #{f_i ≠ 0}; MSE = mean_b Σ_d (x̂ − x)²;
+ * SAE metrics with SAELens v6 training-step definitions (docs/sources.md §7): L0 = mean_b #{f_i ≠ 0}; MSE = mean_b Σ_d (x̂ − x)²;
  * explained variance = 1 − mean_b‖x − x̂‖² / mean_b‖x − mean_b x‖²; feature density = firing rate; dead/dense fractions;
  * histogram of log10(density + 1e-10).
  */

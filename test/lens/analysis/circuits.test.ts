@@ -125,7 +125,7 @@ for (const backend of TEST_BACKENDS) describe(`circuits (tiny-gpt2) on ${backend
 
   test("random composition baseline: GPT-2-small sizes give ≈ 0.036 (numpy: 0.03602 ± 0.00041 over 200 samples)", async () => {
     // Reference: /usr/bin/python3, numpy default_rng(0), uniform(−1, 1) factors [768,64]·[64,768], 200 samples:
-    // mean 0.036024, std 0.000406 (same as the ARENA figure 0.036 in /work/shared/notes/curriculum.md §1.2 item 26).
+    // mean 0.036024, std 0.000406 (same as the ARENA 1.2 figure 0.036; docs/sources.md §8).
     const { mean, std, samples } = await A.compositionBaseline({ dModel: 768, dHead: 64, samples: 20, seed: 1 });
     assert.equal(samples.length, 20);
     assert.ok(Math.abs(mean - 0.036024) < 0.0004, `mean ${mean}`);

@@ -1,7 +1,7 @@
 /**
  * Head detectors and induction scores on the committed tiny GPT-2: known attention patterns are injected with a hook
  * on hook_pattern and the scores are checked against the TransformerLens formulas evaluated by hand in plain JS
- * (notes §5); the other heads are checked against the same formulas on their cached patterns.
+ * (TransformerLens head_detector.py; docs/sources.md §8); the other heads are checked against the same formulas on their cached patterns.
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";

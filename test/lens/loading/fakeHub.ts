@@ -1,6 +1,6 @@
 /**
  * A stand-in for the Hugging Face Hub on 127.0.0.1 (node:http, in the test process), following the protocol in
- * /work/shared/notes/hub.md: `/api/models/{repo}/revision/{rev}` (sha + siblings), HEAD/GET
+ * docs/sources.md §6 (huggingface_hub file_download.py): `/api/models/{repo}/revision/{rev}` (sha + siblings), HEAD/GET
  * `/{repo}/resolve/{rev}/{file}` (small files: 200 with ETag = git blob sha1; LFS files: 302 to `/cdn/{sha256}` with
  * X-Linked-Etag / X-Linked-Size), X-Repo-Commit, X-Error-Code, Range on the CDN, and injectable faults.
  */

@@ -1,5 +1,5 @@
 /**
- * Model names → repo ids (TransformerLens's official names and aliases, /work/shared/notes/transformerlens.md §7),
+ * Model names → repo ids (TransformerLens's official names and aliases, docs/sources.md §4),
  * Pythia checkpoints → revisions (PYTHIA_CHECKPOINTS: 0, 1, 2, 4, …, 512, then 1000 … 143000 by 1000), and the
  * progress line's arithmetic.
  */

@@ -1,6 +1,6 @@
 /**
  * Toy Models of Superposition: 5 features in 2 dimensions at feature probability 0.025 form a regular pentagon.
- * Reference (notes/sae.md §4.3, numpy re-run of ARENA's setup, 16 instances): ‖W‖²_F median 6.64, every feature of
+ * Reference (docs/sources.md §8: a numpy re-run of ARENA 1.5.4's setup, 16 instances): ‖W‖²_F median 6.64, every feature of
  * norm ≈ 1.15, angular gaps 72.0°, D_i = 0.400; dense data (p = 1) represents only ≈ 2 dimensions' worth (‖W‖²_F 2.02).
  */
 import * as tf from "@tensorflow/tfjs";
