@@ -3,8 +3,12 @@
  * during training and the acceptance criteria. `scripts/train.ts` runs them; the tests check the criteria on the
  * committed weights with fresh seeds.
  */
+import type * as tf from "@tensorflow/tfjs";
 import { resolveConfig, type TransformerConfig } from "../config";
-import { repeatedSpans, tinyLanguage, type Corpus } from "../data/corpora";
+import { circuitLanguage, repeatedSpans, tinyLanguage, type Corpus } from "../data/corpora";
+import { circuitVocabulary } from "../data/ioiLanguage";
+import { NAMES } from "../data/vocab";
+import { weightedAnswerLoss } from "./answerLoss";
 import { SPECIAL_TOKENS, vocabulary } from "../data/vocab";
 import type { HookedTransformer } from "../hookedTransformer";
 import { measureInduction, measureIoi } from "./evaluation";
@@ -40,6 +44,9 @@ export interface Recipe {
   readonly stopWhen?: (m: Record<string, number>) => boolean;
   /** `stopWhen` in words, for the model card. */
   readonly stopRule?: string;
+  /** The training loss (default: mean next-token cross-entropy) and its description for the model card. */
+  readonly lossFn?: (logits: tf.Tensor, tokens: tf.Tensor2D) => tf.Scalar;
+  readonly lossDescription?: string;
   /** Names and tests of the acceptance criteria. */
   readonly criteria: ReadonlyArray<{ readonly label: string; readonly ok: (m: Record<string, number>) => boolean }>;
 }
@@ -127,5 +134,43 @@ const toyIoi: Recipe = {
   ],
 };
 
+const toyIoiCircuit: Recipe = {
+  name: "toy-ioi-circuit",
+  summary: "4-layer attention-only transformer (8 heads per layer, LayerNorm) trained on IOI sentences of varying shape; solves IOI on unseen name pairs with name movers, S-inhibition and duplicate-token heads",
+  cfg: config("toy-ioi-circuit", { nLayers: 4, dModel: 64, nHeads: 8, nCtx: 48, attnOnly: true, dVocab: circuitVocabulary().length }),
+  vocab: circuitVocabulary(),
+  corpus: circuitLanguage({ ioiFraction: 0.8 }),
+  corpusDescription:
+    "corpus (d) `circuitLanguage({ioiFraction: 0.8})` (`src/lens/data/ioiLanguage.ts`): running text of the small language " +
+    "in which 80% of the sentences are IOI sentences built from 14 openings that name A and B (adjacent or apart; ABBA and " +
+    "BABA with equal probability), 0–2 name-free sentences after openings that end in \".\", 0–2 words before S2 and 14 " +
+    "closings of 2–7 words between S2 and END (\"to\"); the other sentences are filler sentences with other names. So the " +
+    "IOI sentence starts anywhere in the row, the distances A–B, B–S2 and S2–END vary, and other names stand before it. Two " +
+    "names of the 40 `HELD_OUT_PAIR_NAMES` never appear together in an IOI sentence, so every pair `ioiDataset` draws by " +
+    "default is unseen",
+  seed: 3,
+  batchSize: 32,
+  seqLen: 48,
+  lossFn: weightedAnswerLoss(circuitVocabulary().indexOf("to"), NAMES.map((n) => circuitVocabulary().indexOf(n)), 5),
+  lossDescription: "next-token cross-entropy with weight 5 on the names that follow \"to\" (the IOI answers, and the random names of fillers like \"N said hello to M\"), weight 1 elsewhere (`weightedAnswerLoss`)",
+  maxSteps: 3000,
+  lr: 3e-3,
+  warmupSteps: 100,
+  weightDecay: 0.01,
+  gradClip: 1,
+  evalEvery: 250,
+  evaluate: async (model, seed) => {
+    const r = await measureIoi(model, { n: 200, seed, templates: "mixed" });
+    return { meanLogitDiff: r.meanLogitDiff, accuracy: r.accuracy, topIsIo: r.topIsIo, abcMeanLogitDiff: r.abcMeanLogitDiff };
+  },
+  stopWhen: (m) => m.meanLogitDiff! >= 4 && m.accuracy! >= 0.99 && Math.abs(m.abcMeanLogitDiff!) <= 0.3,
+  stopRule: "mean logit difference ≥ 4, accuracy ≥ 99% and |ABC logit difference| ≤ 0.3",
+  criteria: [
+    { label: "mean logit difference (IO − S) ≥ 2.0", ok: (m) => m.meanLogitDiff! >= 2 },
+    { label: "accuracy ≥ 95%", ok: (m) => m.accuracy! >= 0.95 },
+    { label: "|ABC logit difference| ≤ 0.5", ok: (m) => Math.abs(m.abcMeanLogitDiff!) <= 0.5 },
+  ],
+};
+
 /** Every recipe by model name. */
-export const RECIPES: Readonly<Record<string, Recipe>> = { "toy-attn-2l": toyAttn2l, "toy-ioi": toyIoi };
+export const RECIPES: Readonly<Record<string, Recipe>> = { "toy-attn-2l": toyAttn2l, "toy-ioi": toyIoi, "toy-ioi-circuit": toyIoiCircuit };
