@@ -51,6 +51,19 @@ export function classifyIoiHeads(s: IoiHeadScores): IoiHeadClasses {
   };
 }
 
+/**
+ * Training-time summary of the name movers on 60 fresh prompts: among heads with DLA ≥ 10% of the logit difference and
+ * END → IO ≥ 0.2, the largest END → IO / END → S1 ratio, and the share of the logit difference those heads carry.
+ */
+export async function nameMoverSelectivity(model: HookedTransformer, seed: number): Promise<{ nameMoverIoOverS1: number; nameMoverDlaShare: number }> {
+  const s = await ioiHeadScores(model, ioiDataset(model, { n: 60, seed: seed + 500, names: HELD_OUT_PAIR_NAMES }));
+  const R = IOI_CLASS_RULES.nameMover;
+  const cands = heads(s.dla, (l, h) => s.dla[l]![h]! >= R.minDlaShare * Math.abs(s.logitDiff) && s.endIo[l]![h]! >= R.minAttn);
+  const ratio = Math.max(0, ...cands.map(([l, h]) => s.endIo[l]![h]! / Math.max(1e-6, s.endS1[l]![h]!)));
+  const share = cands.filter(([l, h]) => s.endIo[l]![h]! >= R.ioOverS1 * s.endS1[l]![h]!).reduce((a, [l, h]) => a + s.dla[l]![h]!, 0) / s.logitDiff;
+  return { nameMoverIoOverS1: ratio, nameMoverDlaShare: share };
+}
+
 /** Everything the model card reports for one seed. */
 export interface IoiCircuitReport {
   readonly seed: number;

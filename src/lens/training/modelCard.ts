@@ -62,6 +62,7 @@ export function modelCard(f: CardFacts): string {
     "",
     ...crit,
     ...(f.extra ? ["", f.extra] : []),
+    ...(r.notes ? ["", r.notes] : []),
     "",
   ].join("\n");
 }

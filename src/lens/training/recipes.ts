@@ -11,7 +11,8 @@ import { NAMES } from "../data/vocab";
 import { weightedAnswerLoss } from "./answerLoss";
 import { SPECIAL_TOKENS, vocabulary } from "../data/vocab";
 import type { HookedTransformer } from "../hookedTransformer";
-import { measureInduction, measureIoi } from "./evaluation";
+import { measureInduction, measureIoi, processedCopy } from "./evaluation";
+import { nameMoverSelectivity } from "./ioiCircuitCard";
 
 /** How to train one bundled model. */
 export interface Recipe {
@@ -47,6 +48,8 @@ export interface Recipe {
   /** The training loss (default: mean next-token cross-entropy) and its description for the model card. */
   readonly lossFn?: (logits: tf.Tensor, tokens: tf.Tensor2D) => tf.Scalar;
   readonly lossDescription?: string;
+  /** Markdown appended to the model card (what was tried, what the measurements mean). */
+  readonly notes?: string;
   /** Names and tests of the acceptance criteria. */
   readonly criteria: ReadonlyArray<{ readonly label: string; readonly ok: (m: Record<string, number>) => boolean }>;
 }
@@ -104,6 +107,19 @@ const toyAttn2l: Recipe = {
   ],
 };
 
+/** IOI behaviour on 200 fresh prompts of `seed` (unseen name pairs). */
+async function ioiBehaviour(model: HookedTransformer, seed: number): Promise<Record<string, number>> {
+  const r = await measureIoi(model, { n: 200, seed, templates: "mixed" });
+  return { meanLogitDiff: r.meanLogitDiff, accuracy: r.accuracy, topIsIo: r.topIsIo, abcMeanLogitDiff: r.abcMeanLogitDiff };
+}
+
+/** The behaviour criteria of the IOI models. */
+const IOI_CRITERIA: Recipe["criteria"] = [
+  { label: "mean logit difference (IO − S) ≥ 2.0", ok: (m) => m.meanLogitDiff! >= 2 },
+  { label: "accuracy ≥ 95%", ok: (m) => m.accuracy! >= 0.95 },
+  { label: "|ABC logit difference| ≤ 0.5", ok: (m) => Math.abs(m.abcMeanLogitDiff!) <= 0.5 },
+];
+
 const toyIoi: Recipe = {
   name: "toy-ioi",
   summary: "3-layer GPT-2-style transformer (MLPs, LayerNorm) trained on the small language; solves IOI on unseen name pairs",
@@ -123,20 +139,13 @@ const toyIoi: Recipe = {
   weightDecay: 0.01,
   gradClip: 1,
   evalEvery: 250,
-  evaluate: async (model, seed) => {
-    const r = await measureIoi(model, { n: 200, seed, templates: "mixed" });
-    return { meanLogitDiff: r.meanLogitDiff, accuracy: r.accuracy, topIsIo: r.topIsIo, abcMeanLogitDiff: r.abcMeanLogitDiff };
-  },
-  criteria: [
-    { label: "mean logit difference (IO − S) ≥ 2.0", ok: (m) => m.meanLogitDiff! >= 2 },
-    { label: "accuracy ≥ 95%", ok: (m) => m.accuracy! >= 0.95 },
-    { label: "|ABC logit difference| ≤ 0.5", ok: (m) => Math.abs(m.abcMeanLogitDiff!) <= 0.5 },
-  ],
+  evaluate: ioiBehaviour,
+  criteria: IOI_CRITERIA,
 };
 
 const toyIoiCircuit: Recipe = {
   name: "toy-ioi-circuit",
-  summary: "4-layer attention-only transformer (8 heads per layer, LayerNorm) trained on IOI sentences of varying shape; solves IOI on unseen name pairs with name movers, S-inhibition and duplicate-token heads",
+  summary: "4-layer attention-only transformer (8 heads per layer, LayerNorm) trained on IOI sentences of varying shape; solves IOI on unseen name pairs with S-inhibition-like heads that write against S, duplicate-token heads and name-copying heads that prefer IO only 1.3–1.5× over S1 (no name movers by the 2× rule)",
   cfg: config("toy-ioi-circuit", { nLayers: 4, dModel: 64, nHeads: 8, nCtx: 48, attnOnly: true, dVocab: circuitVocabulary().length }),
   vocab: circuitVocabulary(),
   corpus: circuitLanguage({ ioiFraction: 0.8 }),
@@ -160,16 +169,15 @@ const toyIoiCircuit: Recipe = {
   gradClip: 1,
   evalEvery: 250,
   evaluate: async (model, seed) => {
-    const r = await measureIoi(model, { n: 200, seed, templates: "mixed" });
-    return { meanLogitDiff: r.meanLogitDiff, accuracy: r.accuracy, topIsIo: r.topIsIo, abcMeanLogitDiff: r.abcMeanLogitDiff };
+    const processed = model.cfg.normalizationType === "LN" ? processedCopy(model) : model; // training evaluates raw parameters
+    const nm = await nameMoverSelectivity(processed, seed);
+    if (processed !== model) processed.dispose();
+    return { ...(await ioiBehaviour(model, seed)), ...nm };
   },
-  stopWhen: (m) => m.meanLogitDiff! >= 4 && m.accuracy! >= 0.99 && Math.abs(m.abcMeanLogitDiff!) <= 0.3,
-  stopRule: "mean logit difference ≥ 4, accuracy ≥ 99% and |ABC logit difference| ≤ 0.3",
-  criteria: [
-    { label: "mean logit difference (IO − S) ≥ 2.0", ok: (m) => m.meanLogitDiff! >= 2 },
-    { label: "accuracy ≥ 95%", ok: (m) => m.accuracy! >= 0.95 },
-    { label: "|ABC logit difference| ≤ 0.5", ok: (m) => Math.abs(m.abcMeanLogitDiff!) <= 0.5 },
-  ],
+  stopWhen: (m) => m.meanLogitDiff! >= 4 && m.accuracy! >= 0.99 && Math.abs(m.abcMeanLogitDiff!) <= 0.3 && m.nameMoverIoOverS1! >= 2.5,
+  stopRule: "mean logit difference ≥ 4, accuracy ≥ 99%, |ABC logit difference| ≤ 0.3 and a name mover (DLA ≥ 10% of the " +
+    "logit difference, END → IO ≥ 0.2) attending END → IO ≥ 2.5× END → S1",
+  criteria: [...IOI_CRITERIA, { label: "a name mover attends END → IO ≥ 2× END → S1", ok: (m) => m.nameMoverIoOverS1! >= 2 }],
 };
 
 /** Every recipe by model name. */
