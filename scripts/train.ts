@@ -1,6 +1,6 @@
 /**
  * Trains a bundled toy model from scratch and writes it to data/models/<name>/ (Hugging Face layout + model card).
- * Usage: npm run train -- <toy-attn-2l|toy-ioi> [--out DIR] [--max-steps N] [--fresh] [--card-only]
+ * Usage: npm run train -- <toy-attn-2l|toy-ioi|toy-ioi-circuit> [--out DIR] [--max-steps N] [--fresh] [--card-only]
  * Checkpoints go to .tmp/train/<basename of DIR>/ every evaluation; a rerun resumes from there unless --fresh.
  * `--card-only` rewrites README.md of an already trained model from its training.json (no training).
  */
@@ -20,6 +20,7 @@ import { modelCard, type CardFacts } from "../src/lens/training/modelCard";
 import { disposeParams, hfGpt2Config, initParams, paramCount, toHfGpt2 } from "../src/lens/training/params";
 import { RECIPES, type Recipe } from "../src/lens/training/recipes";
 import { ioiPatchingSummary } from "../src/lens/training/ioiAnalysis";
+import { ioiCircuitMarkdown, ioiCircuitReport } from "../src/lens/training/ioiCircuitCard";
 import { trainLanguageModel } from "../src/lens/training/trainer";
 
 /** Seeds of the final measurements (never used during training, which evaluates with seed 0). */
@@ -52,7 +53,7 @@ async function main(): Promise<void> {
   const run = (steps: number) => trainLanguageModel({
     cfg: recipe.cfg, params, steps, lr: recipe.lr, warmupSteps: recipe.warmupSteps, weightDecay: recipe.weightDecay,
     gradClip: recipe.gradClip, batch: (i) => corpusBatch(recipe.corpus, recipe.seed, i, recipe.batchSize, recipe.seqLen),
-    evalEvery: recipe.evalEvery, checkpointDir: ckpt, checkpointEvery: recipe.evalEvery, logEvery: 50,
+    lossFn: recipe.lossFn, evalEvery: recipe.evalEvery, checkpointDir: ckpt, checkpointEvery: recipe.evalEvery, logEvery: 50,
     evaluate: async () => {
       const model = modelFromParams(recipe.cfg, params, tokenizer);
       try {
@@ -100,7 +101,12 @@ async function writeCard(out: string, recipe: Recipe, run: RunFacts): Promise<bo
   const model = await HookedTransformer.fromPretrained(path.resolve(out));
   const finals: Array<Record<string, number>> = [];
   for (const seed of FINAL_SEEDS) finals.push(await recipe.evaluate(model, seed));
-  const extra = recipe.name === "toy-ioi" ? await ioiPatchingSummary(model) : undefined;
+  let extra = recipe.name === "toy-ioi" ? await ioiPatchingSummary(model) : undefined;
+  if (recipe.name === "toy-ioi-circuit") {
+    const reports = [];
+    for (const seed of FINAL_SEEDS) reports.push(await ioiCircuitReport(model, seed));
+    extra = ioiCircuitMarkdown(reports);
+  }
   model.dispose();
   await writeFile(path.join(out, "README.md"), modelCard({ ...run, recipe, finals, finalSeeds: FINAL_SEEDS, extra }));
   for (const [i, m] of finals.entries()) console.log(`seed ${FINAL_SEEDS[i]}: ${Object.entries(m).map(([k, v]) => `${k}=${v.toFixed(3)}`).join(" ")}`);

@@ -125,7 +125,7 @@ export async function directLogitAttribution(
   const by = opts.by ?? "layer";
   const [stack, labels] =
     by === "head" ? cache.stackHeadResults({ returnLabels: true })
-    : by === "accumulated" ? cache.accumulatedResid({ inclMid: cache.model.cfg.parallelAttnMlp ? false : true, returnLabels: true })
+    : by === "accumulated" ? cache.accumulatedResid({ inclMid: !(cache.model.cfg.parallelAttnMlp || cache.model.cfg.attnOnly), returnLabels: true })
     : cache.decomposeResid({ returnLabels: true });
   const [n, batch, seq] = stack.shape as [number, number, number];
   const pairs = typeof answers[0] === "number" ? (answers as readonly number[]).map((a) => [a]) : (answers as ReadonlyArray<readonly number[]>).map((r) => [...r]);

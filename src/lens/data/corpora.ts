@@ -4,9 +4,11 @@
  * (a) `repeatedSpans`: background text with random-token spans of random length, each copied to a random later
  *     position (copying is learnable, offsets are not memorisable).
  * (b) `tinyLanguage`: the small English-like language with IOI sentences (`tinyLanguage.ts`).
+ * (d) `circuitLanguage`: the small language with IOI sentences of varying shape and length (`ioiLanguage.ts`).
  * (c) `mixture`: each row drawn from one of several corpora with given weights.
  */
 import { makeRng, type Rng } from "../datasets/prng";
+import { circuitLanguageTokens, type CircuitLanguageOptions } from "./ioiLanguage";
 import { tinyLanguageTokens, type TinyLanguageOptions } from "./tinyLanguage";
 import { SPECIAL_TOKENS, vocabulary } from "./vocab";
 
@@ -25,6 +27,11 @@ export function corpusBatch(corpus: Corpus, seed: number, index: number, batchSi
 /** Corpus (b): the small language. */
 export function tinyLanguage(opts: TinyLanguageOptions = {}): Corpus {
   return { name: "tinyLanguage", row: (rng, length) => tinyLanguageTokens(rng, length, opts) };
+}
+
+/** Corpus (d): the small language with varied IOI sentences (the `toy-ioi-circuit` data). */
+export function circuitLanguage(opts: CircuitLanguageOptions = {}): Corpus {
+  return { name: "circuitLanguage", row: (rng, length) => circuitLanguageTokens(rng, length, opts) };
 }
 
 /** Uniformly random non-special tokens after BOS (a background with no structure but the spans put into it). */

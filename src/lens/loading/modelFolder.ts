@@ -29,7 +29,7 @@ export function cachedSnapshot(repoId: string, revision = "main", env: NodeJS.Pr
 /** Where the models trained by this project live (`data/models/<name>/`, shipped with the package). */
 export const BUNDLED_MODELS_DIR = path.resolve(__dirname, "..", "..", "..", "data", "models");
 
-/** The folder of a bundled model (`toy-attn-2l`, `toy-ioi`) when `name` is one, else undefined. */
+/** The folder of a bundled model (`toy-attn-2l`, `toy-ioi`, `toy-ioi-circuit`) when `name` is one, else undefined. */
 export function bundledModelFolder(name: string): string | undefined {
   if (!/^[\w.-]+$/.test(name)) return undefined;
   const dir = path.join(BUNDLED_MODELS_DIR, name);

@@ -7,6 +7,7 @@ import { detectHead, inductionScores } from "../analysis/headDetector";
 import type { TransformerConfig } from "../config";
 import { ioiDataset, type IoiOptions } from "../datasets/ioi";
 import { HookedTransformer } from "../hookedTransformer";
+import { processWeights } from "../loading/weightProcessing";
 import type { LensTokenizer } from "../tokenizer";
 import { HELD_OUT_PAIR_NAMES } from "../data/vocab";
 import type { ParamSet } from "./params";
@@ -14,6 +15,18 @@ import type { ParamSet } from "./params";
 /** A `HookedTransformer` over copies of the current parameter values (the caller disposes it). */
 export function modelFromParams(cfg: TransformerConfig, params: ParamSet, tokenizer?: LensTokenizer): HookedTransformer {
   return new HookedTransformer(cfg, new Map([...params].map(([k, v]) => [k, v.clone()])), tokenizer);
+}
+
+/**
+ * A copy of `model` with TransformerLens's default weight processing (fold LayerNorm, centre writing weights and the
+ * unembedding, fold value biases), as `fromPretrained` loads it: measurements that read weights or attribute through
+ * the final LayerNorm (DLA, copying scores) then mean during training what they mean on the saved model. The caller
+ * disposes it. Outputs are unchanged by the processing.
+ */
+export function processedCopy(model: HookedTransformer): HookedTransformer {
+  const sd = new Map(model.paramNames().map((k) => [k, model.param(k).clone()] as [string, tf.Tensor]));
+  const cfg = processWeights(sd, model.cfg, {});
+  return new HookedTransformer(cfg, sd, model.tokenizer);
 }
 
 /** Induction measurements on `[BOS] r r` rows, r uniform over the non-special ids [low, dVocab). */

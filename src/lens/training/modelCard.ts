@@ -46,7 +46,7 @@ export function modelCard(f: CardFacts): string {
     r.corpusDescription + ". Each row starts with BOS; batches are a pure function of (seed, step), so runs and resumes are reproducible.",
     "",
     "## Training",
-    `AdamW (β 0.9/0.99, weight decay ${r.weightDecay} on matrices), peak lr ${r.lr}, ${r.warmupSteps} warmup steps then cosine ` +
+    (r.lossDescription ? `Loss: ${r.lossDescription}. ` : "") + `AdamW (β 0.9/0.99, weight decay ${r.weightDecay} on matrices), peak lr ${r.lr}, ${r.warmupSteps} warmup steps then cosine ` +
       (r.stages && r.stages.length > 1
         ? `to 10% over ${r.stages[0]} steps, then the schedule restarted (moments kept) as a cosine over ${r.stages.slice(1).join(", then ")} total steps, `
         : `to 10% over at most ${r.maxSteps} steps, `) + `gradient clipping at global norm ${r.gradClip}, batch ${r.batchSize} × ${r.seqLen} tokens, ` +
@@ -62,6 +62,7 @@ export function modelCard(f: CardFacts): string {
     "",
     ...crit,
     ...(f.extra ? ["", f.extra] : []),
+    ...(r.notes ? ["", r.notes] : []),
     "",
   ].join("\n");
 }

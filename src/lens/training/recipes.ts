@@ -3,11 +3,16 @@
  * during training and the acceptance criteria. `scripts/train.ts` runs them; the tests check the criteria on the
  * committed weights with fresh seeds.
  */
+import type * as tf from "@tensorflow/tfjs";
 import { resolveConfig, type TransformerConfig } from "../config";
-import { repeatedSpans, tinyLanguage, type Corpus } from "../data/corpora";
+import { circuitLanguage, repeatedSpans, tinyLanguage, type Corpus } from "../data/corpora";
+import { circuitVocabulary } from "../data/ioiLanguage";
+import { NAMES } from "../data/vocab";
+import { weightedAnswerLoss } from "./answerLoss";
 import { SPECIAL_TOKENS, vocabulary } from "../data/vocab";
 import type { HookedTransformer } from "../hookedTransformer";
-import { measureInduction, measureIoi } from "./evaluation";
+import { measureInduction, measureIoi, processedCopy } from "./evaluation";
+import { nameMoverSelectivity } from "./ioiCircuitCard";
 
 /** How to train one bundled model. */
 export interface Recipe {
@@ -40,6 +45,11 @@ export interface Recipe {
   readonly stopWhen?: (m: Record<string, number>) => boolean;
   /** `stopWhen` in words, for the model card. */
   readonly stopRule?: string;
+  /** The training loss (default: mean next-token cross-entropy) and its description for the model card. */
+  readonly lossFn?: (logits: tf.Tensor, tokens: tf.Tensor2D) => tf.Scalar;
+  readonly lossDescription?: string;
+  /** Markdown appended to the model card (what was tried, what the measurements mean). */
+  readonly notes?: string;
   /** Names and tests of the acceptance criteria. */
   readonly criteria: ReadonlyArray<{ readonly label: string; readonly ok: (m: Record<string, number>) => boolean }>;
 }
@@ -97,6 +107,19 @@ const toyAttn2l: Recipe = {
   ],
 };
 
+/** IOI behaviour on 200 fresh prompts of `seed` (unseen name pairs). */
+async function ioiBehaviour(model: HookedTransformer, seed: number): Promise<Record<string, number>> {
+  const r = await measureIoi(model, { n: 200, seed, templates: "mixed" });
+  return { meanLogitDiff: r.meanLogitDiff, accuracy: r.accuracy, topIsIo: r.topIsIo, abcMeanLogitDiff: r.abcMeanLogitDiff };
+}
+
+/** The behaviour criteria of the IOI models. */
+const IOI_CRITERIA: Recipe["criteria"] = [
+  { label: "mean logit difference (IO − S) ≥ 2.0", ok: (m) => m.meanLogitDiff! >= 2 },
+  { label: "accuracy ≥ 95%", ok: (m) => m.accuracy! >= 0.95 },
+  { label: "|ABC logit difference| ≤ 0.5", ok: (m) => Math.abs(m.abcMeanLogitDiff!) <= 0.5 },
+];
+
 const toyIoi: Recipe = {
   name: "toy-ioi",
   summary: "3-layer GPT-2-style transformer (MLPs, LayerNorm) trained on the small language; solves IOI on unseen name pairs",
@@ -116,16 +139,46 @@ const toyIoi: Recipe = {
   weightDecay: 0.01,
   gradClip: 1,
   evalEvery: 250,
+  evaluate: ioiBehaviour,
+  criteria: IOI_CRITERIA,
+};
+
+const toyIoiCircuit: Recipe = {
+  name: "toy-ioi-circuit",
+  summary: "4-layer attention-only transformer (8 heads per layer, LayerNorm) trained on IOI sentences of varying shape; solves IOI on unseen name pairs with S-inhibition-like heads that write against S, duplicate-token heads and name-copying heads that prefer IO only 1.3–1.5× over S1 (no name movers by the 2× rule)",
+  cfg: config("toy-ioi-circuit", { nLayers: 4, dModel: 64, nHeads: 8, nCtx: 48, attnOnly: true, dVocab: circuitVocabulary().length }),
+  vocab: circuitVocabulary(),
+  corpus: circuitLanguage({ ioiFraction: 0.8 }),
+  corpusDescription:
+    "corpus (d) `circuitLanguage({ioiFraction: 0.8})` (`src/lens/data/ioiLanguage.ts`): running text of the small language " +
+    "in which 80% of the sentences are IOI sentences built from 14 openings that name A and B (adjacent or apart; ABBA and " +
+    "BABA with equal probability), 0–2 name-free sentences after openings that end in \".\", 0–2 words before S2 and 14 " +
+    "closings of 2–7 words between S2 and END (\"to\"); the other sentences are filler sentences with other names. So the " +
+    "IOI sentence starts anywhere in the row, the distances A–B, B–S2 and S2–END vary, and other names stand before it. Two " +
+    "names of the 40 `HELD_OUT_PAIR_NAMES` never appear together in an IOI sentence, so every pair `ioiDataset` draws by " +
+    "default is unseen",
+  seed: 3,
+  batchSize: 32,
+  seqLen: 48,
+  lossFn: weightedAnswerLoss(circuitVocabulary().indexOf("to"), NAMES.map((n) => circuitVocabulary().indexOf(n)), 5),
+  lossDescription: "next-token cross-entropy with weight 5 on the names that follow \"to\" (the IOI answers, and the random names of fillers like \"N said hello to M\"), weight 1 elsewhere (`weightedAnswerLoss`)",
+  maxSteps: 3000,
+  lr: 3e-3,
+  warmupSteps: 100,
+  weightDecay: 0.01,
+  gradClip: 1,
+  evalEvery: 250,
   evaluate: async (model, seed) => {
-    const r = await measureIoi(model, { n: 200, seed, templates: "mixed" });
-    return { meanLogitDiff: r.meanLogitDiff, accuracy: r.accuracy, topIsIo: r.topIsIo, abcMeanLogitDiff: r.abcMeanLogitDiff };
+    const processed = model.cfg.normalizationType === "LN" ? processedCopy(model) : model; // training evaluates raw parameters
+    const nm = await nameMoverSelectivity(processed, seed);
+    if (processed !== model) processed.dispose();
+    return { ...(await ioiBehaviour(model, seed)), ...nm };
   },
-  criteria: [
-    { label: "mean logit difference (IO − S) ≥ 2.0", ok: (m) => m.meanLogitDiff! >= 2 },
-    { label: "accuracy ≥ 95%", ok: (m) => m.accuracy! >= 0.95 },
-    { label: "|ABC logit difference| ≤ 0.5", ok: (m) => Math.abs(m.abcMeanLogitDiff!) <= 0.5 },
-  ],
+  stopWhen: (m) => m.meanLogitDiff! >= 4 && m.accuracy! >= 0.99 && Math.abs(m.abcMeanLogitDiff!) <= 0.3 && m.nameMoverIoOverS1! >= 2.5,
+  stopRule: "mean logit difference ≥ 4, accuracy ≥ 99%, |ABC logit difference| ≤ 0.3 and a name mover (DLA ≥ 10% of the " +
+    "logit difference, END → IO ≥ 0.2) attending END → IO ≥ 2.5× END → S1",
+  criteria: [...IOI_CRITERIA, { label: "a name mover attends END → IO ≥ 2× END → S1", ok: (m) => m.nameMoverIoOverS1! >= 2 }],
 };
 
 /** Every recipe by model name. */
-export const RECIPES: Readonly<Record<string, Recipe>> = { "toy-attn-2l": toyAttn2l, "toy-ioi": toyIoi };
+export const RECIPES: Readonly<Record<string, Recipe>> = { "toy-attn-2l": toyAttn2l, "toy-ioi": toyIoi, "toy-ioi-circuit": toyIoiCircuit };
