@@ -13,7 +13,7 @@
  * A view (attentionHeads, coloredTokens, …) is text/html whose static markup a script upgrades, plus text/plain.
  */
 import { figureHtml, figureSummary, plotlyJs, plotlyLoaderHtml, DEFAULT_CONFIG } from "./html";
-import { staticImage, type StaticImage } from "./staticImage";
+import { staticImage, warmStaticImages, type StaticImage } from "./staticImage";
 import { isFigure, isView, type HtmlView, type PlotlyFigure } from "./types";
 
 /** The mime bundle and metadata of one display_data message. */
@@ -106,6 +106,7 @@ export function show(item: PlotlyFigure | HtmlView, opts: ShowOptions = {}): voi
     if (!opts.quiet) console.log(String(displayBundle(item).data["text/plain"]));
     return;
   }
+  warmStaticImages();
   const bundle = displayBundle(item, { image: true });
   if (isFigure(item) && !state[SENT]) {
     write({ ...loaderBundle(), transient: {} }, false);

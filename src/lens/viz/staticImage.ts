@@ -73,6 +73,7 @@ function renderer(): Renderer {
     const worker = new Worker(BOOT, { eval: true, workerData, transferList: [port2], stdout: true, stderr: true });
     worker.unref();
     worker.on("error", (e) => (r.off = `worker failed: ${e.message}`));
+    worker.postMessage("warm"); // start Chromium now, in the background, so the first figure waits less
     Object.assign(r, { worker, port: port1, flag });
   } catch (e) {
     r.off = `cannot start the image worker: ${(e as Error).message}`;
@@ -107,6 +108,11 @@ export function staticImage(fig: PlotlyFigure): StaticImage | undefined {
   }
   const [png, webp] = reply.urls.map((u) => u.slice(u.indexOf(",") + 1));
   return { png, webp, width, height, ms: reply.ms };
+}
+
+/** Starts the image worker and its Chromium in the background (show() calls it for every item), without waiting. */
+export function warmStaticImages(): void {
+  renderer();
 }
 
 /** Why static images are off in this process (undefined while they work or before the first figure). */

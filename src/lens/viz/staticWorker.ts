@@ -53,7 +53,12 @@ export function serveStaticImages(port: MessagePort, data: StaticWorkerData): vo
     Atomics.store(data.flag, 0, 1);
     Atomics.notify(data.flag, 0);
   };
-  port.on("message", async (req: StaticRequest | "close") => {
+  port.on("message", async (req: StaticRequest | "close" | "warm") => {
+    if (req === "warm") {
+      opened ??= openPage(data);
+      opened.catch(() => undefined); // a failure is reported to the first real request
+      return;
+    }
     if (req === "close") {
       if (opened) await (await opened.catch(() => undefined))?.close();
       answer({ error: "closed", ms: 0 });
