@@ -27,19 +27,28 @@ if (skip) console.log(`JupyterLab rendering test skipped: ${skip}`);
 
 type Output = { output_type: string; data?: Record<string, unknown>; metadata?: Record<string, unknown> };
 
+/** nbformat stores text as lists of lines; Jupyter's server joins them (nbformat.reads) before JupyterLab sees them. */
+function joinLines(o: Output): Output {
+  const join = (v: unknown) => (Array.isArray(v) && v.every((x) => typeof x === "string") ? v.join("") : v);
+  const out: Output & { text?: unknown } = { ...o };
+  if (o.data) out.data = Object.fromEntries(Object.entries(o.data).map(([k, v]) => [k, join(v)]));
+  if ("text" in o) out.text = join((o as { text?: unknown }).text);
+  return out;
+}
+
 /** The notebook's outputs in order, each with its kind; with `live`, the plotly.js loader's stripped HTML restored. */
 function notebookOutputs(nb: string, live: boolean): { kind: OutputKind; output: Output }[] {
   const cells = (JSON.parse(readFileSync(nb, "utf8")) as { cells: { outputs?: Output[] }[] }).cells;
   return cells.flatMap((c) => c.outputs ?? []).map((o) => {
     const loader = (o.metadata?.lens as { plotlyLoader?: boolean } | undefined)?.plotlyLoader;
-    const output = live && loader ? { ...o, data: loaderBundle().data } : o;
+    const output = live && loader ? { ...o, data: loaderBundle().data } : joinLines(o);
     return { kind: outputKind(o), output };
   });
 }
 
 async function render(page: Page, file: string, trusted: boolean): Promise<RenderedOutput[]> {
   await page.goto(pathToFileURL(file).href);
-  return page.evaluate<RenderedOutput[]>(MEASURE.replace("${TRUSTED}", String(trusted)));
+  return page.evaluate<RenderedOutput[]>(MEASURE.replace("${TRUSTED}", String(trusted)), 150000);
 }
 
 function describe(r: RenderedOutput): string {

@@ -105,12 +105,12 @@ export interface RenderedOutput {
 
 /**
  * Waits until the page settled (images decoded; in trusted mode every figure drawn and every viewer started, up to
- * 60 s), then measures every output.
+ * 120 s), then measures every output.
  */
 export const MEASURE = `(async () => {
   const areas = () => Array.from(document.querySelectorAll("[data-output]"));
   const trusted = ${"${TRUSTED}"};
-  const deadline = Date.now() + 60000;
+  const deadline = Date.now() + 120000;
   const settled = () => areas().every((a) => {
     const imgs = Array.from(a.querySelectorAll("img"));
     if (!imgs.every((i) => i.complete)) return false;
