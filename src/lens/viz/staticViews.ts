@@ -78,6 +78,9 @@ function cellSize(n: number, target: number): number {
   return Math.max(1, Math.floor(target / Math.max(n, 1)));
 }
 
+/** A zero-width space between token spans: lets a long strip wrap without showing a gap. */
+const WRAP = "\u200b";
+
 const showTok = (t: string): string => t.replace(/\n/g, "↵").replace(/\t/g, "⇥");
 
 /** One heatmap as an <img> with a caption (a <figure>), `target` pixels on its longer side. */
@@ -91,7 +94,7 @@ function heatmapFigure(name: string, matrix: (number | null)[][], s: Scale, targ
 /** A one-line strip of tokens (shown as text). */
 function tokenLine(tokens: readonly string[]): string {
   const shown = tokens.map((t) => `<span style="border:1px solid #e3e3e3;padding:0 2px;margin:0 1px;white-space:pre">${escapeHtml(showTok(t))}</span>`);
-  return `<div style="font-size:11px;line-height:1.9;margin-top:4px">tokens: ${shown.join("")}</div>`;
+  return `<div style="font-size:11px;line-height:1.9;margin-top:4px">tokens: ${shown.join(WRAP)}</div>`;
 }
 
 const NOTE = `<div style="font-size:11px;color:#666;margin-top:4px">Static view: run the cell (or trust the notebook) for the interactive viewer with hover and click.</div>`;
@@ -114,5 +117,5 @@ export function staticTokens(spec: { title: string; tokens: readonly string[]; n
     const ink = r + g + b < 360 ? ";color:#fff" : "";
     return `<span title="${escapeHtml(`${spec.names[0]}: ${v}`)}" style="background:rgb(${r},${g},${b})${ink};border:1px solid #e3e3e3;border-radius:3px;padding:1px 2px;margin:0 1px;white-space:pre">${escapeHtml(showTok(t))}</span>`;
   });
-  return `${title}${series}<div style="line-height:2">${spans.join("")}</div>${NOTE}`;
+  return `${title}${series}<div style="line-height:2">${spans.join(WRAP)}</div>${NOTE}`;
 }
