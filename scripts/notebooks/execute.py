@@ -40,7 +40,11 @@ def main():
     nb = nbformat.read(src, as_version=4)
     kernel = nb.metadata.get("kernelspec", {}).get("name", "lens")
     root = os.path.dirname(os.path.abspath(src))
-    client = NotebookClient(nb, timeout=timeout, kernel_name=kernel, record_timing=False, resources={"metadata": {"path": root}})
+    # iopub_timeout: after a cell's reply, nbclient waits this long for its remaining outputs; the default (4 s) can
+    # drop a figure sent right after the 11 MB plotly.js loader on a busy 2-core machine, silently. Wait longer, and
+    # fail rather than lose an output.
+    client = NotebookClient(nb, timeout=timeout, kernel_name=kernel, record_timing=False, resources={"metadata": {"path": root}},
+                            iopub_timeout=120, raise_on_iopub_timeout=True)
     report = {"ok": True, "seconds": 0.0, "cells": [], "error": None, "kernel": kernel}
     t_all = time.time()
     count = 0

@@ -26,7 +26,7 @@ test("course notebooks exported to HTML render every figure and viewer in headle
       const file = exportNotebook(nb, dir);
       const html = readFileSync(file, "utf8");
       const figures = html.split('class="lens-plotly"').length - 1;
-      const views = (html.match(/<div id="[^"]+" class="lens-view lens-[A-Za-z]+"><\/div>/g) ?? []).length; // scripted viewers (topk tables and SAE dashboards are static)
+      const views = (html.match(/window\.LensViews\.[A-Za-z]+\(root, /g) ?? []).length; // scripted viewers (topk tables and SAE dashboards are static)
       assert.ok(figures > 0, `${basename(nb)}: the committed notebook has figures (run npm run test:notebooks -- --inplace ${nb})`);
       const page = await browser.newPage(1200, 900);
       await page.goto(pathToFileURL(file).href);

@@ -164,9 +164,9 @@ export class Page {
     }
   }
 
-  /** Evaluates a JavaScript expression in the page (promises awaited) and returns its JSON value. */
-  async evaluate<T>(expression: string): Promise<T> {
-    const r = await this.browser.send("Runtime.evaluate", { expression, awaitPromise: true, returnByValue: true }, this.sessionId);
+  /** Evaluates a JavaScript expression in the page (promises awaited, up to timeoutMs) and returns its JSON value. */
+  async evaluate<T>(expression: string, timeoutMs = 30000): Promise<T> {
+    const r = await this.browser.send("Runtime.evaluate", { expression, awaitPromise: true, returnByValue: true }, this.sessionId, timeoutMs);
     if (r.exceptionDetails) throw new Error(`page evaluation failed: ${r.exceptionDetails.exception?.description ?? r.exceptionDetails.text}`);
     return r.result.value as T;
   }

@@ -6,9 +6,14 @@
  * - application/vnd.plotly.v1+json: drawn by a plotly renderer (JupyterLab with a plotly extension, VS Code);
  * - text/html: a div and a script calling window.Plotly (classic Notebook, JupyterLab without an extension,
  *   nbconvert HTML); plotly.js itself is sent once per kernel session, inlined from plotly.js-dist (no CDN);
+ * - image/png: a static picture of the figure (staticImage.ts, rendered by plotly.js in headless Chromium) for viewers
+ *   that run no JavaScript; the text/html form carries the same picture (as WebP) until its script draws the plot.
+ *   Left out quietly when there is no Chromium (LENS_STATIC_FIGURES=0 turns it off);
  * - text/plain: a one-line summary.
+ * A view (attentionHeads, coloredTokens, …) is text/html whose static markup a script upgrades, plus text/plain.
  */
 import { figureHtml, figureSummary, plotlyJs, plotlyLoaderHtml, DEFAULT_CONFIG } from "./html";
+import { staticImage, warmStaticImages, type StaticImage } from "./staticImage";
 import { isFigure, isView, type HtmlView, type PlotlyFigure } from "./types";
 
 /** The mime bundle and metadata of one display_data message. */
@@ -42,18 +47,28 @@ export function inNotebook(): boolean {
   return tslabWriter() !== undefined;
 }
 
-/** The display bundle of a figure (plotly JSON + HTML fallback + text) or of a view (HTML + text). */
-export function displayBundle(item: PlotlyFigure | HtmlView): DisplayBundle {
+/** Options for {@link displayBundle}. */
+export interface BundleOptions {
+  /** A static picture of the figure (from staticImage()); `true` renders one now (when Chromium is available). */
+  image?: StaticImage | boolean;
+}
+
+/**
+ * The display bundle of a figure (plotly JSON + HTML fallback + static image when given + text) or of a view
+ * (HTML + text).
+ */
+export function displayBundle(item: PlotlyFigure | HtmlView, opts: BundleOptions = {}): DisplayBundle {
   if (isFigure(item)) {
     const config = { ...DEFAULT_CONFIG, ...(item.config ?? {}) };
-    return {
-      data: {
-        "application/vnd.plotly.v1+json": { data: item.data, layout: item.layout, config },
-        "text/html": figureHtml(item),
-        "text/plain": figureSummary(item),
-      },
-      metadata: {},
+    const image = opts.image === true ? staticImage(item) : opts.image || undefined;
+    const data: Record<string, unknown> = {
+      "application/vnd.plotly.v1+json": { data: item.data, layout: item.layout, config },
+      "text/html": figureHtml(item, undefined, image),
     };
+    if (image) data["image/png"] = image.png;
+    data["text/plain"] = figureSummary(item);
+    const metadata = image ? { "image/png": { width: image.width, height: image.height } } : {};
+    return { data, metadata };
   }
   if (isView(item)) return { data: { "text/html": item.html, "text/plain": item.text }, metadata: {} };
   throw new Error("show: expected a plotly figure ({data, layout}) or a lens view (from attentionHeads, coloredTokens, …)");
@@ -79,18 +94,20 @@ export interface ShowOptions {
 
 /**
  * Displays a figure or view. In a tslab notebook it sends one display_data bundle (and, before the first figure of the
- * kernel session, the plotly.js loader). In plain Node it prints the text/plain summary line (unless quiet). Returns
+ * kernel session, the plotly.js loader); a figure's bundle carries a static image when Chromium is available (the
+ * first figure of a kernel waits a few seconds for Chromium to start, later ones ~0.1–0.3 s). In plain Node it prints the text/plain summary line (unless quiet). Returns
  * nothing, so that a cell ending in show(...) does not echo the bundle; displayBundle(item) gives the bundle.
  * @example
  * show(await imshow(pattern, { x: tokens, y: tokens }));
  */
 export function show(item: PlotlyFigure | HtmlView, opts: ShowOptions = {}): void {
-  const bundle = displayBundle(item);
   const write = tslabWriter();
   if (!write) {
-    if (!opts.quiet) console.log(String(bundle.data["text/plain"]));
+    if (!opts.quiet) console.log(String(displayBundle(item).data["text/plain"]));
     return;
   }
+  warmStaticImages();
+  const bundle = displayBundle(item, { image: true });
   if (isFigure(item) && !state[SENT]) {
     write({ ...loaderBundle(), transient: {} }, false);
     state[SENT] = true;

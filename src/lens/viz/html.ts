@@ -33,26 +33,41 @@ export function plotlyLoaderHtml(): string {
 /** Default plotly config: responsive, no link to plotly's cloud editor. */
 export const DEFAULT_CONFIG: Record<string, unknown> = { responsive: true, displaylogo: false };
 
+/** A static image of a figure for its text/html form: base64 WebP (see staticImage.ts) and its size in CSS pixels. */
+export interface FigureImage {
+  webp: string;
+  width: number;
+  height: number;
+}
+
 /**
  * The text/html form of a figure: a div plus a script that draws it with window.Plotly, waiting up to 10 s for
- * plotly.js to appear (it is loaded by an earlier output or by the page head). If plotly.js never comes the div says
- * so instead of staying blank.
+ * plotly.js to appear (it is loaded by an earlier output or by the page head). With `image`, the div first holds that
+ * static picture (an <img>, kept by HTML sanitisers), which is what untrusted or script-less viewers (GitHub,
+ * nbviewer, an untrusted JupyterLab) show; the script replaces it with the interactive plot. If plotly.js never
+ * comes, the div says so (under the picture, when there is one) instead of staying blank.
  */
-export function figureHtml(fig: PlotlyFigure, id: string = newId("lens-plot")): string {
+export function figureHtml(fig: PlotlyFigure, id: string = newId("lens-plot"), image?: FigureImage): string {
   const height = typeof fig.layout.height === "number" ? fig.layout.height : 450;
   const config = { ...DEFAULT_CONFIG, ...(fig.config ?? {}) };
+  const img = image
+    ? `<img class="lens-static" alt="${escapeHtml(figureSummary(fig))}" width="${image.width}" height="${image.height}" style="max-width:100%;height:auto" src="data:image/webp;base64,${image.webp}">`
+    : "";
   return [
-    `<div id="${id}" class="lens-plotly" style="width:100%;min-height:${height}px"></div>`,
+    `<div id="${id}" class="lens-plotly" style="width:100%;min-height:${image ? 0 : height}px">${img}</div>`,
     `<script type="text/javascript">(function () {`,
     `  var fig = ${scriptJson({ data: fig.data, layout: fig.layout, config })};`,
     `  var tries = 0;`,
     `  function draw() {`,
     `    var el = document.getElementById(${JSON.stringify(id)});`,
     `    if (!el) return;`,
-    `    if (window.Plotly) { window.Plotly.newPlot(el, fig.data, fig.layout, fig.config); return; }`,
+    `    var still = el.querySelector(".lens-static");`,
+    `    if (window.Plotly) { if (still) el.removeChild(still); el.style.minHeight = "${height}px"; window.Plotly.newPlot(el, fig.data, fig.layout, fig.config); return; }`,
     `    if (++tries < 100) { setTimeout(draw, 100); return; }`,
-    `    el.style.minHeight = "0";`,
-    `    el.textContent = "plotly.js is not loaded here: re-run the cell that made the first figure (lens sends plotly.js once per kernel), or trust the notebook (File > Trust).";`,
+    `    var note = document.createElement("div");`,
+    `    note.className = "lens-plotly-note";`,
+    `    note.textContent = (still ? "A static image: " : "") + "plotly.js is not loaded here: re-run the cell that made the first figure (lens sends plotly.js once per kernel), or trust the notebook (File > Trust).";`,
+    `    el.appendChild(note);`,
     `  }`,
     `  draw();`,
     `})();</script>`,

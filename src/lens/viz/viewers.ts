@@ -3,6 +3,7 @@
  * attention heads (click to enlarge, hover for source/destination tokens and weight), one attention pattern, tokens
  * coloured by values (one or several series), and top-k token tables. Each returns an HtmlView for show()/saveHtml().
  */
+import { staticHeads, staticTokens, valueRgb } from "./staticViews";
 import { VIEWER_CSS, VIEWER_JS } from "./viewerRuntime";
 import { escapeHtml, finiteRange, flatten, newId, readRank, roundNested, scriptJson, type HtmlView, type Nested, type Values } from "./types";
 
@@ -34,19 +35,7 @@ export function rangeOf(values: number[], opts: RangeOptions): ColorScaleRange {
 /** The CSS colour of value `v` (same rule as the browser runtime): white → blue, or red ← white → blue when signed. */
 // The browser runtime (viewerRuntime.ts, `color`) repeats this rule in plain JS: change both together.
 export function valueColor(v: number, s: ColorScaleRange): string {
-  if (!Number.isFinite(v)) return "rgb(235,235,235)";
-  let t: number;
-  let c: number[];
-  if (s.signed) {
-    const m = Math.max(Math.abs(s.lo), Math.abs(s.hi)) || 1;
-    t = Math.max(-1, Math.min(1, v / m));
-    c = t >= 0 ? [33, 102, 172] : [178, 24, 43];
-    t = Math.abs(t);
-  } else {
-    t = s.hi > s.lo ? Math.max(0, Math.min(1, (v - s.lo) / (s.hi - s.lo))) : 0;
-    c = [8, 48, 107];
-  }
-  return `rgb(${c.map((ci) => Math.round(255 + (ci - 255) * t)).join(",")})`;
+  return `rgb(${valueRgb(v, s).join(",")})`;
 }
 
 /** White text where the background is dark (|t| > 0.55 of the range), else the default. */
@@ -56,14 +45,18 @@ function inkStyle(v: number, s: ColorScaleRange): string {
   return t > 0.55 ? ";color:#fff" : "";
 }
 
-function view(kind: string, spec: unknown, text: string): HtmlView {
+/**
+ * A view: a root div holding static markup (seen where scripts do not run: untrusted notebooks, GitHub, nbviewer),
+ * the CSS, and a script that clears the root and builds the interactive viewer in it.
+ */
+function view(kind: string, spec: unknown, text: string, staticHtml: string): HtmlView {
   const id = newId("lens-view");
   const html = [
-    `<div id="${id}" class="lens-view lens-${kind}"></div>`,
+    `<div id="${id}" class="lens-view lens-${kind}">${staticHtml}</div>`,
     `<style>${VIEWER_CSS}</style>`,
     `<script type="text/javascript">${VIEWER_JS}`,
     `(function () { var root = document.getElementById(${JSON.stringify(id)}); if (!root || root.getAttribute("data-ready")) return;`,
-    `  root.setAttribute("data-ready", "1"); window.LensViews.${kind}(root, ${scriptJson(spec)}); })();</script>`,
+    `  root.setAttribute("data-ready", "1"); root.innerHTML = ""; window.LensViews.${kind}(root, ${scriptJson(spec)}); })();</script>`,
   ].join("\n");
   return { kind: "lens-html-view", html, text };
 }
@@ -96,7 +89,8 @@ export async function attentionHeads(tokens: readonly string[], pattern: Values,
   const names = p.map((_, i) => opts.headNames?.[i] ?? `Head ${i}`);
   const scale = rangeOf(flatten(p as Nested), opts);
   const heads = p.map((m, i) => ({ name: names[i], matrix: roundNested(m, opts.digits ?? 4) }));
-  return view("attentionHeads", { title: opts.title ?? "", tokens, heads, scale }, `<attentionHeads: ${p.length} heads × ${tokens.length} tokens>`);
+  const spec = { title: opts.title ?? "", tokens, heads, scale };
+  return view("attentionHeads", spec, `<attentionHeads: ${p.length} heads × ${tokens.length} tokens>`, staticHeads(spec, 160));
 }
 
 /** Options for {@link attentionPattern}. */
@@ -117,7 +111,7 @@ export async function attentionPattern(tokens: readonly string[], pattern: Value
   if (m[0] && m[0].length !== tokens.length) throw new Error(`attentionPattern: pattern has ${m[0].length} keys for ${tokens.length} tokens; pass [query, key]`);
   const name = opts.headName ?? "Attention";
   const spec = { title: opts.title ?? "", tokens, heads: [{ name, matrix: roundNested(m, opts.digits ?? 4) }], scale: rangeOf(flatten(m as Nested), opts) };
-  return view("attentionPattern", spec, `<attentionPattern "${name}": ${tokens.length} tokens>`);
+  return view("attentionPattern", spec, `<attentionPattern "${name}": ${tokens.length} tokens>`, staticHeads(spec, 320));
 }
 
 /** Options for {@link coloredTokens}. */
@@ -137,7 +131,7 @@ export async function coloredTokens(tokens: readonly string[], values: Values, o
   checkTokens(tokens, v.length, "coloredTokens");
   const spec = { title: opts.title ?? "", tokens, names: [opts.name ?? "value"], values: v.map((x) => [roundNested(x, opts.digits ?? 4)]), scales: [rangeOf(v, opts)] };
   const [lo, hi] = finiteRange(v);
-  return view("coloredTokens", spec, `<coloredTokens: ${tokens.length} tokens, values in [${lo.toPrecision(3)}, ${hi.toPrecision(3)}]>`);
+  return view("coloredTokens", spec, `<coloredTokens: ${tokens.length} tokens, values in [${lo.toPrecision(3)}, ${hi.toPrecision(3)}]>`, staticTokens(spec));
 }
 
 /** Options for {@link coloredTokensMulti}. */
@@ -161,7 +155,7 @@ export async function coloredTokensMulti(tokens: readonly string[], values: Valu
   const names = Array.from({ length: n }, (_, k) => opts.names?.[k] ?? String(k));
   const scales = names.map((_, k) => rangeOf(v.map((row) => row[k]), opts));
   const spec = { title: opts.title ?? "", tokens, names, values: roundNested(v, opts.digits ?? 4), scales };
-  return view("coloredTokens", spec, `<coloredTokensMulti: ${tokens.length} tokens × ${n} series>`);
+  return view("coloredTokens", spec, `<coloredTokensMulti: ${tokens.length} tokens × ${n} series>`, staticTokens(spec));
 }
 
 /** Options for {@link topkTokens}. */

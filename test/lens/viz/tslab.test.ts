@@ -2,8 +2,9 @@
  * show() inside a real tslab kernel: nbconvert executes a small notebook (kernel started in the project root through
  * a temporary kernelspec) that imports lens's viz module and shows a figure, a view, and the figure again. The
  * executed notebook must hold: the plotly.js loader (once, marked for the export template), then one bundle per
- * show() with the plotly mime type (same JSON as the builder gives in Node), text/html and text/plain. Skipped with a
- * message when nbconvert or tslab is missing.
+ * show() with the plotly mime type (same JSON as the builder gives in Node), text/html and text/plain, and — when
+ * Chromium is installed — a static image: image/png of the figure's size and the same picture inside the text/html.
+ * Skipped with a message when nbconvert or tslab is missing.
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -12,7 +13,7 @@ import { tmpdir } from "node:os";
 import { delimiter, join, resolve } from "node:path";
 import { test } from "node:test";
 import { hasNbconvert, jupyterCommand } from "../../../scripts/export";
-import { displayBundle, imshow } from "../../../src/lens/viz/index";
+import { displayBundle, findChromium, imshow } from "../../../src/lens/viz/index";
 
 const ROOT = resolve(__dirname, "../../..");
 const TSLAB = join(ROOT, "node_modules", ".bin", "tslab");
@@ -30,7 +31,7 @@ const text = (v: unknown): string => (Array.isArray(v) ? v.join("") : String(v))
 
 type Output = { output_type: string; data?: Record<string, unknown>; metadata?: Record<string, unknown>; text?: string | string[] };
 
-test("tslab kernel: show() sends the loader once and one three-form bundle per figure", { skip, timeout: 240000 }, async () => {
+test("tslab kernel: show() sends the loader once and one bundle per figure (plotly JSON, HTML, static PNG, text)", { skip, timeout: 240000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), "lens-tslab-"));
   try {
     const kdir = join(dir, "jupyter", "kernels", "lens-viz-test");
@@ -62,6 +63,16 @@ test("tslab kernel: show() sends the loader once and one three-form bundle per f
     assert.deepStrictEqual(figOut.data?.["application/vnd.plotly.v1+json"], expected.data["application/vnd.plotly.v1+json"]);
     assert.equal(text(figOut.data?.["text/plain"]), '<plotly figure: heatmap "from tslab">');
     assert.match(text(figOut.data?.["text/html"]), /Plotly\.newPlot/);
+    if (findChromium()) {
+      const png = Buffer.from(text(figOut.data?.["image/png"]), "base64");
+      assert.deepStrictEqual([...png.subarray(1, 4)], [0x50, 0x4e, 0x47], "image/png holds a PNG");
+      assert.deepStrictEqual([png.readUInt32BE(16), png.readUInt32BE(20)], [700, 450], "the default figure size (700 × 450)");
+      assert.deepStrictEqual(figOut.metadata, { "image/png": { width: 700, height: 450 } });
+      assert.match(text(figOut.data?.["text/html"]), /<img class="lens-static"[^>]* src="data:image\/webp;base64,/);
+    } else {
+      console.log("no Chromium: the static-image part of this test was skipped (apt-get install -y chromium)");
+      assert.ok(!("image/png" in (figOut.data ?? {})), "without Chromium the bundle has no image");
+    }
     assert.deepStrictEqual(Object.keys(displays[2][0].data ?? {}).sort(), ["text/html", "text/plain"]);
     assert.ok("application/vnd.plotly.v1+json" in (displays[3][0].data ?? {}));
   } finally {
