@@ -10,7 +10,7 @@ function describe(v: unknown): string {
   if (v === null) return "null";
   if (v instanceof tf.Tensor) return `a tensor of shape [${v.shape}]`;
   if (Array.isArray(v)) return `an array of length ${v.length}`;
-  return `a ${typeof v}`;
+  return typeof v === "object" ? "an object" : `a ${typeof v}`;
 }
 
 /** Throws unless `v` is an ActivationCache with its batch dimension (what `runWithCache` returns). */
