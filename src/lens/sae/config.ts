@@ -51,7 +51,12 @@ export function parseSaeConfig(raw: Record<string, unknown>): SaeConfig {
     arch = "topk";
     k ??= actKw.k as number | undefined;
   }
-  if (arch === "batchtopk" || arch === "matryoshka_batchtopk" || arch === "jumprelu_skip_transcoder") arch = "jumprelu";
+  if (/transcoder/.test(arch) || raw.d_out !== undefined || raw.hook_name_out !== undefined || meta.hook_name_out !== undefined) {
+    throw new Error(`SAE cfg.json: architecture "${arch}" is a transcoder (it reads one hook and writes another: d_out, hook_name_out${/skip/.test(arch) ? ", and a skip connection W_skip" : ""}); lens loads only SAEs that reconstruct their input, so it refuses this file rather than drop weights`);
+  }
+  if (arch === "batchtopk" || arch === "matryoshka_batchtopk") {
+    throw new Error(`SAE cfg.json: architecture "${arch}" is a SAELens training checkpoint; load the inference SAE SAELens saves from it (architecture "jumprelu", with a threshold tensor)`);
+  }
   if (!ARCHS.includes(arch as SaeArchitectureName)) throw new Error(`SAE cfg.json: unknown architecture "${arch}"; supported: ${ARCHS.join(", ")}`);
   const hookName = (meta.hook_name ?? raw.hook_name ?? raw.hook_point) as string | undefined;
   const rest: Record<string, unknown> = { ...meta };

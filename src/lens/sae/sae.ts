@@ -49,6 +49,43 @@ export class SparseAutoencoder {
     }
   }
 
+  /** The parameter `name`, or an Error naming the ones this architecture has (Python's AttributeError). */
+  private attr(name: string): tf.Variable {
+    const v = this.params[name];
+    if (v === undefined) throw new Error(`a "${this.cfg.architecture}" SAE has no ${name}; it has ${Object.keys(this.params).join(", ")}`);
+    return v;
+  }
+
+  /** SAELens attributes: the SAE's own tensors (do not dispose them). `[d_in, d_sae]`. */
+  get W_enc(): tf.Variable { return this.attr("W_enc"); }
+  /** `[d_sae, d_in]`: row i is latent i's direction. */
+  get W_dec(): tf.Variable { return this.attr("W_dec"); }
+  /** `[d_sae]` (not in Gated SAEs, which have `b_gate` and `b_mag`). */
+  get b_enc(): tf.Variable { return this.attr("b_enc"); }
+  /** `[d_in]`. */
+  get b_dec(): tf.Variable { return this.attr("b_dec"); }
+  /** Gated: `[d_sae]` gate bias, magnitude scale (log) and magnitude bias. */
+  get b_gate(): tf.Variable { return this.attr("b_gate"); }
+  get r_mag(): tf.Variable { return this.attr("r_mag"); }
+  get b_mag(): tf.Variable { return this.attr("b_mag"); }
+  /** JumpReLU: the trained `log_threshold` `[d_sae]`. */
+  get log_threshold(): tf.Variable { return this.attr("log_threshold"); }
+
+  private thresholdView?: { of: object; t: tf.Tensor };
+  /**
+   * JumpReLU: θ = exp(log_threshold) `[d_sae]`, as SAELens exposes it. A view owned by the SAE: repeated reads return
+   * the same tensor (no allocation), rebuilt after `log_threshold` changes (training); do not dispose it.
+   */
+  get threshold(): tf.Tensor {
+    const lt = this.attr("log_threshold") as tf.Variable & { dataId: object };
+    const v = this.thresholdView;
+    if (v && v.of === lt.dataId && !v.t.isDisposed) return v.t;
+    v?.t.dispose();
+    const t = tf.tidy(() => lt.exp());
+    this.thresholdView = { of: lt.dataId, t: tf.keep(t) };
+    return t;
+  }
+
   /** x̃ = x − b_dec (when applyBDecToInput). */
   processInput(x: tf.Tensor2D): tf.Tensor2D {
     return this.cfg.applyBDecToInput === false ? x : (x.sub(this.params.b_dec!) as tf.Tensor2D);
@@ -138,6 +175,7 @@ export class SparseAutoencoder {
 
   /** Frees the parameters. */
   dispose(): void {
+    this.thresholdView?.t.dispose();
     for (const v of Object.values(this.params)) v.dispose();
   }
 }

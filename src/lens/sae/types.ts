@@ -39,6 +39,8 @@ export interface SaeArchitecture {
   trainForward(p: SaeParams, x: tf.Tensor2D, xTilde: tf.Tensor2D, cfg: SaeConfig, ctx: SaeTrainContext): SaeTrainOutput;
   /** New values of the parameters that change when decoder rows are scaled to unit norm (n = old row norms). */
   fold(p: SaeParams, n: tf.Tensor1D): Record<string, tf.Tensor>;
+  /** The tensors a SAELens `sae_weights.safetensors` of this architecture holds, with their shapes (loading refuses any other). */
+  savedShapes(cfg: SaeConfig): Readonly<Record<string, readonly number[]>>;
   /** Training parameters → saved (SAELens file) tensors, and back. */
   toSaved(p: SaeParams): Record<string, tf.Tensor>;
   fromSaved(saved: Readonly<Record<string, tf.Tensor>>, cfg: SaeConfig): Record<string, tf.Tensor>;
