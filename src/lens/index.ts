@@ -26,6 +26,7 @@ export { readSafetensors, writeSafetensors, type RawTensor } from "./loading/saf
 export { bundledTokenizerFolder, cachedSnapshot, hfHubCache } from "./loading/modelFolder";
 export { resolveModelName, KNOWN_MODELS, PYTHIA_CHECKPOINTS } from "./loading/hub/names";
 export { resolvePretrained, downloadSnapshot, type HubOptions } from "./loading/hub/resolve";
+export { datasetFiles, splitFiles, PARQUET_REVISION, type DatasetFiles, type DatasetFilesOptions } from "./loading/hub/datasets";
 export { readPytorchBin } from "./loading/pytorchBin";
 
 // 3. hooks and cache
