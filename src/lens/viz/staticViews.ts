@@ -4,7 +4,7 @@
  * <img> with data URLs, so heatmaps become small PNGs (encoded here, no browser needed) and token strips become
  * spans with inline colours. The viewer's script replaces this markup with the interactive view.
  */
-import { deflateSync, crc32 } from "node:zlib";
+import { deflateSync, crc32, inflateSync } from "node:zlib";
 import { escapeHtml } from "./types";
 
 /** The colour scale of a view (same as viewers.ts's ColorScaleRange). */
@@ -55,6 +55,63 @@ export function encodePng(width: number, height: number, rgb: Uint8Array): Buffe
   ihdr.set([8, 2, 0, 0, 0], 8); // 8 bits, RGB, deflate, no filter method variants, no interlace
   const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
   return Buffer.concat([signature, chunk("IHDR", ihdr), chunk("IDAT", deflateSync(raw, { level: 9 })), chunk("IEND", Buffer.alloc(0))]);
+}
+
+/**
+ * The pixels of an 8-bit, non-interlaced RGB or RGBA PNG (what Chromium's canvas writes) as RGB bytes, or undefined
+ * for any other kind of PNG or when some pixel is not fully opaque (dropping alpha would change the image).
+ */
+export function decodeOpaquePng(png: Buffer): { width: number; height: number; rgb: Uint8Array } | undefined {
+  if (png.length < 33 || png.readUInt32BE(0) !== 0x89504e47 || png.toString("latin1", 12, 16) !== "IHDR") return undefined;
+  const width = png.readUInt32BE(16), height = png.readUInt32BE(20);
+  const [depth, colour, , , interlace] = png.subarray(24, 29);
+  const bpp = colour === 2 ? 3 : colour === 6 ? 4 : 0;
+  if (depth !== 8 || bpp === 0 || interlace !== 0) return undefined;
+  const idat: Buffer[] = [];
+  for (let at = 8; at + 8 <= png.length;) {
+    const len = png.readUInt32BE(at);
+    if (png.toString("latin1", at + 4, at + 8) === "IDAT") idat.push(png.subarray(at + 8, at + 8 + len));
+    at += 12 + len;
+  }
+  const raw = inflateSync(Buffer.concat(idat));
+  const stride = width * bpp;
+  if (raw.length !== (stride + 1) * height) return undefined;
+  const cur = new Uint8Array(stride), prev = new Uint8Array(stride);
+  const rgb = new Uint8Array(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    const filter = raw[y * (stride + 1)];
+    const line = raw.subarray(y * (stride + 1) + 1, (y + 1) * (stride + 1));
+    for (let i = 0; i < stride; i++) {
+      const a = i >= bpp ? cur[i - bpp] : 0, b = prev[i], c = i >= bpp ? prev[i - bpp] : 0;
+      let p = 0;
+      if (filter === 1) p = a;
+      else if (filter === 2) p = b;
+      else if (filter === 3) p = (a + b) >> 1;
+      else if (filter === 4) {
+        const q = a + b - c, pa = Math.abs(q - a), pb = Math.abs(q - b), pc = Math.abs(q - c);
+        p = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+      } else if (filter !== 0) return undefined;
+      cur[i] = (line[i] + p) & 255;
+    }
+    for (let x = 0; x < width; x++) {
+      if (bpp === 4 && cur[4 * x + 3] !== 255) return undefined;
+      rgb.set(cur.subarray(bpp * x, bpp * x + 3), 3 * (y * width + x));
+    }
+    prev.set(cur);
+  }
+  return { width, height, rgb };
+}
+
+/**
+ * The same picture in fewer bytes: an opaque RGBA PNG from Chromium (filter "up" on every row, fast deflate) re-encoded
+ * as RGB, unfiltered, deflate level 9 — about 35% smaller for plotly figures (flat colours compress best unfiltered).
+ * Lossless; returns the input when it cannot be decoded here or the result would not be smaller.
+ */
+export function compactPng(png: Buffer): Buffer {
+  const img = decodeOpaquePng(png);
+  if (!img) return png;
+  const out = encodePng(img.width, img.height, img.rgb);
+  return out.length < png.length ? out : png;
 }
 
 /** A matrix [row][col] as a PNG heatmap, each cell `cell` × `cell` pixels (nearest-neighbour, so no blur). */

@@ -5,12 +5,12 @@
  * pictures are visible in JupyterLab, trusted and untrusted, is checked by test/notebooks/jupyterlab.test.ts.
  */
 import assert from "node:assert/strict";
-import { inflateSync } from "node:zlib";
+import { crc32, deflateSync, inflateSync } from "node:zlib";
 import { test } from "node:test";
 import { displayBundle } from "../../../src/lens/viz/display";
 import { attentionHeads, coloredTokens, findChromium, imshow, rangeOf, valueColor } from "../../../src/lens/viz/index";
 import { closeStaticImages, staticImage } from "../../../src/lens/viz/staticImage";
-import { encodePng, heatmapPng, valueRgb } from "../../../src/lens/viz/staticViews";
+import { compactPng, decodeOpaquePng, encodePng, heatmapPng, valueRgb } from "../../../src/lens/viz/staticViews";
 
 /** Width, height and RGB rows of an 8-bit RGB, filter-0 PNG (what encodePng writes), read back independently of it. */
 function readPng(png: Buffer): { width: number; height: number; rows: Buffer[] } {
@@ -38,6 +38,67 @@ test("encodePng: the image data inflates back to the given pixels; a wrong byte 
   assert.deepStrictEqual([width, height], [5, 3]);
   assert.deepStrictEqual(Buffer.concat(rows), Buffer.from(rgb));
   assert.throws(() => encodePng(5, 3, rgb.subarray(1)), /44 bytes for 5×3 RGB pixels; expected 45/);
+});
+
+/**
+ * An RGBA PNG whose row y uses PNG filter type y % 5 (none, sub, up, average, Paeth), filtered here by the PNG
+ * specification's formulas, so the decoder is checked against every filter Chromium may write.
+ */
+function filteredRgbaPng(width: number, height: number, rgba: Uint8Array): Buffer {
+  const stride = 4 * width;
+  const raw = Buffer.alloc((stride + 1) * height);
+  for (let y = 0; y < height; y++) {
+    const f = y % 5;
+    raw[y * (stride + 1)] = f;
+    for (let i = 0; i < stride; i++) {
+      const x = rgba[y * stride + i];
+      const a = i >= 4 ? rgba[y * stride + i - 4] : 0, b = y > 0 ? rgba[(y - 1) * stride + i] : 0, c = i >= 4 && y > 0 ? rgba[(y - 1) * stride + i - 4] : 0;
+      const paeth = () => { const p = a + b - c; const [pa, pb, pc] = [Math.abs(p - a), Math.abs(p - b), Math.abs(p - c)]; return pa <= pb && pa <= pc ? a : pb <= pc ? b : c; };
+      const pred = [0, a, b, Math.floor((a + b) / 2), f === 4 ? paeth() : 0][f];
+      raw[y * (stride + 1) + 1 + i] = (x - pred + 256) % 256;
+    }
+  }
+  const chunk = (type: string, data: Buffer) => {
+    const body = Buffer.concat([Buffer.from(type, "latin1"), data]);
+    const out = Buffer.alloc(8 + body.length);
+    out.writeUInt32BE(data.length, 0);
+    body.copy(out, 4);
+    out.writeUInt32BE(crc32(body) >>> 0, 4 + body.length);
+    return out;
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr.set([8, 6, 0, 0, 0], 8);
+  const z = deflateSync(raw, { level: 1 });
+  // two IDAT chunks, as encoders may split the data
+  const half = z.length >> 1;
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk("IHDR", ihdr), chunk("IDAT", z.subarray(0, half)), chunk("IDAT", z.subarray(half)), chunk("IEND", Buffer.alloc(0))]);
+}
+
+test("decodeOpaquePng undoes all five PNG filters; compactPng keeps the pixels and shrinks a flat-coloured picture", () => {
+  const [w, h] = [23, 10];
+  let seed = 7;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) % 256;
+  const rgba = Uint8Array.from({ length: w * h * 4 }, (_, i) => (i % 4 === 3 ? 255 : rnd()));
+  const png = filteredRgbaPng(w, h, rgba);
+  const img = decodeOpaquePng(png);
+  assert.ok(img, "an 8-bit RGBA PNG decodes");
+  assert.deepStrictEqual([img.width, img.height], [w, h]);
+  assert.deepStrictEqual(Buffer.from(img.rgb), Buffer.from(rgba.filter((_, i) => i % 4 !== 3)), "every filter type inverted exactly");
+  // a figure-like picture (large flat areas): compacted it is smaller, RGB, and holds the same pixels
+  const flat = Uint8Array.from({ length: 200 * 100 * 4 }, (_, i) => (i % 4 === 3 ? 255 : Math.floor(i / 4 / 200 / 25) * 60 + (i % 4) * 10));
+  const big = filteredRgbaPng(200, 100, flat);
+  const small = compactPng(big);
+  assert.ok(small.length < big.length, `compacted ${small.length} bytes < ${big.length}`);
+  assert.deepStrictEqual(Buffer.concat(readPng(small).rows), Buffer.from(flat.filter((_, i) => i % 4 !== 3)));
+  // not fully opaque: alpha would be lost, so the PNG is left as it is
+  const seeThrough = Uint8Array.from(rgba);
+  seeThrough[4 * 5 + 3] = 128;
+  const translucent = filteredRgbaPng(w, h, seeThrough);
+  assert.equal(decodeOpaquePng(translucent), undefined);
+  assert.equal(compactPng(translucent), translucent);
+  assert.equal(compactPng(Buffer.from("not a png")).toString(), "not a png");
 });
 
 test("heatmapPng: each cell is a cell×cell block in the viewers' colour (valueColor)", () => {
@@ -86,6 +147,8 @@ test("staticImage renders a figure through plotly.js in headless Chromium (PNG a
     const png = Buffer.from(img.png, "base64");
     assert.deepStrictEqual([...png.subarray(1, 4)], [0x50, 0x4e, 0x47]);
     assert.deepStrictEqual([png.readUInt32BE(16), png.readUInt32BE(20)], [400, 300]);
+    const pixels = Buffer.concat(readPng(png).rows); // compacted: 8-bit RGB, unfiltered
+    assert.ok(new Set(pixels).size > 2, "the picture is not blank");
     const webp = Buffer.from(img.webp, "base64");
     assert.equal(webp.toString("latin1", 0, 4) + webp.toString("latin1", 8, 12), "RIFFWEBP");
     const again = staticImage(await imshow([[2, 3]], { title: "second" }));
