@@ -5,7 +5,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { ActivationCache } from "./activationCache";
 import { activationBindings, checkBindings } from "./accel/bindingLimits";
-import { ensureBackend } from "./backend";
 import { generate, type GenerateOptions } from "./generate";
 import { ModelWeights, type StateDict } from "./components/weights";
 import type { TransformerConfig } from "./config";
@@ -65,7 +64,6 @@ export class HookedTransformer extends WeightAccess {
    * repo id already in the Hugging Face cache, with TransformerLens's weight processing on by default.
    */
   static async fromPretrained(nameOrPath: string, opts: FromPretrainedOptions = {}): Promise<HookedTransformer> {
-    await ensureBackend();
     const { cfg, stateDict, tokenizer } = await loadPretrained(nameOrPath, opts);
     return new HookedTransformer(cfg, stateDict, tokenizer);
   }
@@ -74,6 +72,13 @@ export class HookedTransformer extends WeightAccess {
   static fromPretrainedNoProcessing(nameOrPath: string, opts: FromPretrainedOptions = {}): Promise<HookedTransformer> {
     const off = { foldLn: false, centerWritingWeights: false, centerUnembed: false, foldValueBiases: false };
     return HookedTransformer.fromPretrained(nameOrPath, { ...opts, ...off });
+  }
+
+  /** Bytes of the model's float32 parameters (`fromPretrained` prints them with the backend when it loads). */
+  get weightBytes(): number {
+    let n = 0;
+    for (const t of this.weights.params.values()) n += t.size * 4;
+    return n;
   }
 
   /** Every hook point in firing order, including flag-gated ones (`attn.hook_result`). */

@@ -9,7 +9,7 @@ import * as tf from "@tensorflow/tfjs";
 
 // 1. tfjs itself (the same instance the library uses) and backends
 export { tf };
-export { backendInfo, ensureBackend, setBackend, type BackendInfo, type BackendName } from "./backend";
+export { backendInfo, ensureBackend, setBackend, WASM_HEAP_BYTES, type BackendInfo, type BackendName, type MemoryNeed } from "./backend";
 export { loadBlas as blasStatus, setBlasThreads, type BlasStatus } from "./accel/blas";
 export type { MatmulInfo } from "./accel/accelerate";
 export { wasmThreadsInfo, wasmThreadsRequest, type WasmThreadsInfo } from "./accel/wasmThreads";
@@ -17,7 +17,8 @@ export { wasmThreadsInfo, wasmThreadsRequest, type WasmThreadsInfo } from "./acc
 // 2. models
 export { HookedTransformer, type ForwardOptions, type ForwardResult, type NamesFilter, type ReturnKind } from "./hookedTransformer";
 export { resolveConfig, type ActFn, type TransformerConfig } from "./config";
-export type { FromPretrainedOptions } from "./loading/fromPretrained";
+export { memoryNeedOf, type FromPretrainedOptions } from "./loading/fromPretrained";
+export { estimateRunWithCacheBytes, weightBytesOf, type RunWithCacheEstimate } from "./loading/memory";
 export type { ModelInput } from "./inputs";
 export { ARCHITECTURES } from "./architectures/index";
 export type { Architecture } from "./architectures/types";
