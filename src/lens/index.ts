@@ -55,7 +55,7 @@ export { registerTrainingKernels } from "./training/kernels";
 export { measureInduction, measureIoi } from "./training/evaluation";
 export { ioiPatching } from "./training/ioiAnalysis";
 export { ioiHeadScores, copyingScores, circuitMeanAblationHooks, ablatedHeadDla, hookedLogitDiff, type IoiHeadScores, type CircuitHead } from "./training/ioiCircuit";
-export { classifyIoiHeads, circuitOf, IOI_CLASS_RULES, type IoiHeadClasses } from "./training/ioiCircuitCard";
+export { classifyIoiHeads, circuitOf, nameMoversOrCandidates, IOI_CLASS_RULES, type IoiHeadClasses } from "./training/ioiCircuitCard";
 export { corpusBatch, repeatedSpans, tinyLanguage, mixture, randomTokens } from "./data/corpora";
 export { tinyTokenizerJson } from "./data/tinyTokenizer";
 export { vocabulary } from "./data/vocab";
