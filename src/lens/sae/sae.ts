@@ -34,9 +34,9 @@ export class SparseAutoencoder {
   constructor(opts: SparseAutoencoderOptions, initial?: Record<string, tf.Tensor>) {
     const { seed, ...cfg } = opts;
     if (!(cfg.dIn > 0 && cfg.dSae > 0)) throw new Error(`SparseAutoencoder: dIn and dSae must be positive, got ${cfg.dIn}, ${cfg.dSae}`);
-    if (cfg.architecture === "topk" && !(cfg.k !== undefined && cfg.k > 0)) throw new Error(`SparseAutoencoder: architecture "topk" needs k > 0 (e.g. k: 32)`);
     this.cfg = { applyBDecToInput: true, normalizeActivations: "none", ...cfg };
     this.arch = getSaeArchitecture(cfg.architecture);
+    this.arch.validate?.(this.cfg);
     let init = initial;
     if (!init) {
       const { W_enc, W_dec } = v6Init(cfg.dIn, cfg.dSae, seed ?? 0);
@@ -130,11 +130,10 @@ export class SparseAutoencoder {
     return this.arch.trainForward(this.params, x, this.processInput(x), this.cfg, ctx);
   }
 
-  /** Scales decoder rows to unit norm and compensates in the encoder (reconstructions unchanged; TopK needs rescaleActsByDecoderNorm). */
+  /** Scales decoder rows to unit norm and compensates in the encoder (reconstructions unchanged); the architecture may refuse. */
   foldWDecNorm(): void {
-    if (this.cfg.architecture === "topk" && !this.cfg.rescaleActsByDecoderNorm) {
-      throw new Error("foldWDecNorm: a TopK SAE without rescaleActsByDecoderNorm ranks raw pre-activations, so folding would change which latents win; set rescaleActsByDecoderNorm: true (as SAELens training does) before folding");
-    }
+    const refusal = this.arch.foldWDecNormRefusal?.(this.cfg);
+    if (refusal !== undefined) throw new Error(`foldWDecNorm: ${refusal}`);
     tf.tidy(() => {
       const n = rowNorms(this.params.W_dec!);
       for (const [k, v] of Object.entries(this.arch.fold(this.params, n))) this.params[k]!.assign(v);
