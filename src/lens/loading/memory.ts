@@ -72,6 +72,7 @@ export function hookShape(cfg: TransformerConfig, name: string, batch: number, p
   if (/^attn\.hook_(q|k|v|rot_q|rot_k|z)$/.test(h)) return [batch, pos, H, d];
   if (h === "attn.hook_result") return [batch, pos, H, D];
   if (h === "mlp.hook_pre" || h === "mlp.hook_post") return [batch, pos, M];
+  if (h === "unembed.hook_out") return [batch, pos, cfg.dVocabOut]; // the logits
   return [batch, pos, D]; // embeddings, residual stream, attn_out, mlp_out, ln*.hook_normalized
 }
 

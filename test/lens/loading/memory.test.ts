@@ -64,9 +64,10 @@ test("estimateRunWithCacheBytes from a config: gpt2-xl's full cache for 1×1024 
     positionalEmbeddingType: "standard", normalizationType: "LNPre", attnOnly: false, parallelAttnMlp: false, useAttnResult: false } as never;
   const P = 1024;
   // Per layer: 5 residual-sized hooks (resid_pre/mid/post, attn_out, mlp_out) + 2 ln.hook_normalized; q, k, v, z;
-  // scores and pattern; mlp pre/post; 2 ln.hook_scale. Plus hook_embed, hook_pos_embed, ln_final (scale, normalized).
+  // scores and pattern; mlp pre/post; 2 ln.hook_scale. Plus hook_embed, hook_pos_embed, ln_final (scale, normalized),
+  // unembed.hook_in (d_model) and unembed.hook_out (the logits, d_vocab), as TransformerLens 3.x caches them.
   const perLayer = 7 * P * 1600 + 4 * P * 1600 + 2 * 25 * P * P + 2 * P * 6400 + 2 * P;
-  const expected = 4 * (48 * perLayer + 3 * P * 1600 + P);
+  const expected = 4 * (48 * perLayer + 4 * P * 1600 + P + P * 50257);
   const est = estimateRunWithCacheBytes(cfg, [1, 1024]);
   assert.equal(est.cacheBytes, expected);
   assert.ok(est.cacheBytes > 13e9, "gpt2-xl's full cache of 1024 tokens is over 13 GB: notebooks should warn first");
