@@ -44,14 +44,24 @@ const MEMORY: Record<CopyBackend, Memory> = {
       const ins = inputs.map((t) => cpuValues(backend, t));
       if (!ins.every((v) => v instanceof Float32Array || v instanceof Int32Array)) return undefined;
       const o = cpuOutput<Float32Array | Int32Array>(backend, shape, dtype as "float32" | "int32");
-      return o && { info: o.info, out: { arr: o.values, at: 0 }, ins: (ins as Array<Int32Array | Float32Array>).map((arr) => ({ arr, at: 0 })) };
+      // Int32 views of the same memory: short runs are copied element by element as integers, bits unchanged.
+      return o && { info: o.info, out: { arr: ints(o.values), at: 0 }, ins: (ins as Array<Int32Array | Float32Array>).map((arr) => ({ arr: ints(arr), at: 0 })) };
     },
   },
 };
 
-/** Copies `n` elements from `src` to `dst` (same array: copyWithin; else set(subarray)). Bits are not converted. */
+const ints = (v: Int32Array | Float32Array) => (v instanceof Int32Array ? v : new Int32Array(v.buffer, v.byteOffset, v.length));
+
+/** Runs up to this long are copied by a loop between different arrays (a subarray view per run costs more). */
+const LOOP_RUN = 256;
+
+/**
+ * Copies `n` elements from `src` to `dst` (same array: copyWithin; short runs: a loop over the Int32 views the cpu path
+ * uses; else set(subarray)). Bits are not converted.
+ */
 function copy(dst: Span["arr"], d: number, src: Span["arr"], s: number, n: number): void {
   if (dst === src) dst.copyWithin(d, s, s + n);
+  else if (n <= LOOP_RUN && dst instanceof Int32Array && src instanceof Int32Array) for (let k = 0; k < n; k++) dst[d + k] = src[s + k];
   else dst.set(src.subarray(s, s + n), d);
 }
 
