@@ -1,7 +1,10 @@
 /**
- * Where the forward's time goes, per kernel kind: `tsx bench/profile.ts <backend> <modelDir> [batch] [pos] [--cache]`.
+ * Where the forward's time goes, per kernel kind: `tsx bench/profile.ts <backend> <modelDir> [batch] [pos] [--cache] [--time N]`.
  * Uses tf.profile (per-kernel wall time; synchronous backends only: cpu, wasm) after one warm-up forward.
+ * `--time N`: also the best of N un-profiled forwards (wall time, with the 1-minute load average before and after),
+ * printed first as one JSON line `{"backend", "shape", "forwardS", "load"}` for scripts that compare backends.
  */
+import { loadavg } from "node:os";
 import * as tf from "@tensorflow/tfjs";
 import { HookedTransformer } from "../src/lens/hookedTransformer";
 import { backendInfo, setBackend, type BackendName } from "../src/lens/backend";
@@ -9,6 +12,8 @@ import { benchTokens } from "./checkpoint";
 
 const [backend, modelDir, b = "4", p = "128"] = process.argv.slice(2);
 const withCache = process.argv.includes("--cache");
+const timeArg = process.argv.indexOf("--time");
+const timeReps = timeArg > 0 ? Number(process.argv[timeArg + 1]) : 0;
 
 (async () => {
   await setBackend(backend as BackendName);
@@ -27,6 +32,17 @@ const withCache = process.argv.includes("--cache");
     }
   };
   await run();
+  if (timeReps > 0) {
+    const load0 = loadavg()[0];
+    let best = Infinity;
+    for (let i = 0; i < timeReps; i++) {
+      const t = performance.now();
+      await run();
+      best = Math.min(best, performance.now() - t);
+    }
+    const load = [load0, loadavg()[0]].map((l) => Number(l.toFixed(1)));
+    console.log(JSON.stringify({ backend, shape: `${b}x${p}`, forwardS: Number((best / 1000).toFixed(3)), load }));
+  }
   const t0 = performance.now();
   const info = await tf.profile(run);
   const wall = performance.now() - t0;

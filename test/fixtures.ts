@@ -13,6 +13,11 @@ export const FIXTURES = path.join(__dirname, "fixtures");
 export const GPT2_TOKENIZER_DIR = bundledTokenizerFolder("gpt2");
 
 export const FAMILIES = ["tiny-gpt2", "tiny-neox"] as const;
+/**
+ * TransformerLens 3.x's last two hooks (`unembed.hook_in` = the final LayerNorm's output, `unembed.hook_out` = the
+ * logits), which the reference generator does not record (its `conventions` say so): they follow its `hookOrder`.
+ */
+export const UNEMBED_HOOKS = ["unembed.hook_in", "unembed.hook_out"] as const;
 export type Family = (typeof FAMILIES)[number];
 
 export interface Reference {

@@ -80,7 +80,8 @@ export function runModel(w: ModelWeights, cfg: TransformerConfig, hooks: HookReg
     resid = span.tidyBlocks ? tf.tidy(() => block(input, w, cfg, l, hooks, pad)) : block(input, w, cfg, l, hooks, pad);
   }
   if (span.stopAtLayer !== undefined) return resid;
-  return unembed(finalLayerNorm(resid, w, cfg, hooks), w);
+  const x = hooks.run("unembed.hook_in", finalLayerNorm(resid, w, cfg, hooks));
+  return hooks.run("unembed.hook_out", unembed(x, w));
 }
 
 /**

@@ -11,7 +11,9 @@ export type BlockHook =
   | `mlp.hook_${"pre" | "post"}`;
 
 /** A full hook name, e.g. `blocks.3.attn.hook_pattern`. */
-export type HookName = "hook_embed" | "hook_pos_embed" | `blocks.${number}.${BlockHook}` | `ln_final.hook_${"scale" | "normalized"}`;
+export type HookName =
+  | "hook_embed" | "hook_pos_embed" | `blocks.${number}.${BlockHook}` | `ln_final.hook_${"scale" | "normalized"}`
+  | `unembed.hook_${"in" | "out"}`;
 
 /** The block hooks of one layer in firing order for this config (flag-gated ones only when enabled). */
 export function blockHookOrder(cfg: TransformerConfig, includeDisabled = false): BlockHook[] {
@@ -28,7 +30,8 @@ export function blockHookOrder(cfg: TransformerConfig, includeDisabled = false):
 }
 
 /**
- * Every hook point of a model in firing order (TransformerLens `cache.keys()` order).
+ * Every hook point of a model in firing order (TransformerLens `cache.keys()` order, ending with TransformerLens 3.x's
+ * `unembed.hook_in` (the final LayerNorm's output) and `unembed.hook_out` (the logits)).
  * With `includeDisabled`, flag-gated hooks (`attn.hook_result`) are listed too: they are valid names that only fire
  * when their flag is on.
  */
@@ -37,7 +40,7 @@ export function canonicalHookOrder(cfg: TransformerConfig, includeDisabled = fal
   if (cfg.positionalEmbeddingType === "standard") names.push("hook_pos_embed");
   const block = blockHookOrder(cfg, includeDisabled);
   for (let l = 0; l < cfg.nLayers; l++) for (const h of block) names.push(`blocks.${l}.${h}`);
-  names.push("ln_final.hook_scale", "ln_final.hook_normalized");
+  names.push("ln_final.hook_scale", "ln_final.hook_normalized", "unembed.hook_in", "unembed.hook_out");
   return names;
 }
 

@@ -5,7 +5,6 @@
 import * as tf from "@tensorflow/tfjs";
 import { ActivationCache } from "./activationCache";
 import { activationBindings, checkBindings } from "./accel/bindingLimits";
-import { ensureBackend } from "./backend";
 import { generate, type GenerateOptions } from "./generate";
 import { ModelWeights, type StateDict } from "./components/weights";
 import type { TransformerConfig } from "./config";
@@ -39,7 +38,8 @@ export interface ForwardOptions<R extends ReturnKind = "logits"> {
   readonly tokens?: ModelInput;
   /**
    * `[batch, pos]`, 1 for real tokens and 0 for padding: pads get no attention and positions start at each row's first
-   * real token. Built automatically for a list of texts with `paddingSide: "left"`.
+   * real token. Built automatically for a list of texts with `paddingSide: "left"`. With `startAtLayer`, pass the mask
+   * the residual was computed with (its shape is checked against the residual's `[batch, pos]`).
    */
   readonly attentionMask?: tf.Tensor | readonly (readonly number[])[];
 }
@@ -64,7 +64,6 @@ export class HookedTransformer extends WeightAccess {
    * repo id already in the Hugging Face cache, with TransformerLens's weight processing on by default.
    */
   static async fromPretrained(nameOrPath: string, opts: FromPretrainedOptions = {}): Promise<HookedTransformer> {
-    await ensureBackend();
     const { cfg, stateDict, tokenizer } = await loadPretrained(nameOrPath, opts);
     return new HookedTransformer(cfg, stateDict, tokenizer);
   }
@@ -73,6 +72,13 @@ export class HookedTransformer extends WeightAccess {
   static fromPretrainedNoProcessing(nameOrPath: string, opts: FromPretrainedOptions = {}): Promise<HookedTransformer> {
     const off = { foldLn: false, centerWritingWeights: false, centerUnembed: false, foldValueBiases: false };
     return HookedTransformer.fromPretrained(nameOrPath, { ...opts, ...off });
+  }
+
+  /** Bytes of the model's float32 parameters (`fromPretrained` prints them with the backend when it loads). */
+  get weightBytes(): number {
+    let n = 0;
+    for (const t of this.weights.params.values()) n += t.size * 4;
+    return n;
   }
 
   /** Every hook point in firing order, including flag-gated ones (`attn.hook_result`). */
@@ -193,12 +199,16 @@ export class HookedTransformer extends WeightAccess {
     return (n) => set.has(n);
   }
 
-  /** The attention mask to use: the caller's, or TransformerLens's automatic one for left-padded text lists. */
-  private async attentionMaskFor(input: ModelInput, opts: ForwardOptions<ReturnKind>, tokens: tf.Tensor2D | undefined): Promise<tf.Tensor2D | undefined> {
-    if (tokens === undefined) return undefined;
-    if (opts.attentionMask !== undefined) return maskTensor(opts.attentionMask, tokens.shape);
-    const textList = Array.isArray(input) && typeof input[0] === "string";
-    if (!textList || opts.paddingSide !== "left" || this.tokenizer === undefined) return undefined;
+  /**
+   * The attention mask to use: the caller's (checked against the tokens, or against `[batch, pos]` of a residual
+   * input), or TransformerLens's automatic one for left-padded text lists (the input's, or `opts.tokens`' when the input
+   * is a residual).
+   */
+  private async attentionMaskFor(input: ModelInput, opts: ForwardOptions<ReturnKind>, tokens: tf.Tensor2D | undefined, shape: readonly number[]): Promise<tf.Tensor2D | undefined> {
+    if (opts.attentionMask !== undefined) return maskTensor(opts.attentionMask, shape);
+    const text = input instanceof tf.Tensor && opts.tokens !== undefined ? opts.tokens : input;
+    const textList = Array.isArray(text) && typeof text[0] === "string";
+    if (!textList || tokens === undefined || opts.paddingSide !== "left" || this.tokenizer === undefined) return undefined;
     const { padTokenId, bosTokenId } = this.tokenizer;
     return leftPaddingMask(tokens, padTokenId, (opts.prependBos ?? this.cfg.defaultPrependBos) && bosTokenId === padTokenId);
   }
@@ -221,8 +231,8 @@ export class HookedTransformer extends WeightAccess {
     try {
       const tokens = residualInput ? undefined : own(await prepareTokens(input, this.cfg, tokenize));
       const lossTokens = opts.tokens === undefined ? tokens : own(await prepareTokens(opts.tokens, this.cfg, tokenize));
-      const mask = own({ tokens: await this.attentionMaskFor(input, opts, lossTokens), owned: true });
       const [batch, pos] = (tokens ?? (input as tf.Tensor)).shape as number[];
+      const mask = own({ tokens: await this.attentionMaskFor(input, opts, lossTokens, [batch!, pos!]), owned: true });
       checkBindings(activationBindings(this.cfg, batch!, pos!), `forward over [${batch}, ${pos}] tokens`); // webgpu binding limit
       const tidyBlocks = fwdHooks.length === 0 && this.hooks.count() === 0; // only lens's own (keeping) cache hook
       return this.runHooked(fwdHooks, caching, () => {

@@ -9,7 +9,7 @@ import * as tf from "@tensorflow/tfjs";
 
 // 1. tfjs itself (the same instance the library uses) and backends
 export { tf };
-export { backendInfo, ensureBackend, setBackend, type BackendInfo, type BackendName } from "./backend";
+export { backendInfo, ensureBackend, setBackend, WASM_HEAP_BYTES, type BackendInfo, type BackendName, type MemoryNeed } from "./backend";
 export { loadBlas as blasStatus, setBlasThreads, type BlasStatus } from "./accel/blas";
 export type { MatmulInfo } from "./accel/accelerate";
 export { wasmThreadsInfo, wasmThreadsRequest, type WasmThreadsInfo } from "./accel/wasmThreads";
@@ -17,7 +17,8 @@ export { wasmThreadsInfo, wasmThreadsRequest, type WasmThreadsInfo } from "./acc
 // 2. models
 export { HookedTransformer, type ForwardOptions, type ForwardResult, type NamesFilter, type ReturnKind } from "./hookedTransformer";
 export { resolveConfig, type ActFn, type TransformerConfig } from "./config";
-export type { FromPretrainedOptions } from "./loading/fromPretrained";
+export { memoryNeedOf, type FromPretrainedOptions } from "./loading/fromPretrained";
+export { estimateRunWithCacheBytes, weightBytesOf, type RunWithCacheEstimate } from "./loading/memory";
 export type { ModelInput } from "./inputs";
 export { ARCHITECTURES } from "./architectures/index";
 export type { Architecture } from "./architectures/types";
@@ -26,6 +27,7 @@ export { readSafetensors, writeSafetensors, type RawTensor } from "./loading/saf
 export { bundledTokenizerFolder, cachedSnapshot, hfHubCache } from "./loading/modelFolder";
 export { resolveModelName, KNOWN_MODELS, PYTHIA_CHECKPOINTS } from "./loading/hub/names";
 export { resolvePretrained, downloadSnapshot, type HubOptions } from "./loading/hub/resolve";
+export { datasetFiles, splitFiles, PARQUET_REVISION, type DatasetFiles, type DatasetFilesOptions } from "./loading/hub/datasets";
 export { readPytorchBin } from "./loading/pytorchBin";
 
 // 3. hooks and cache
@@ -53,7 +55,7 @@ export { registerTrainingKernels } from "./training/kernels";
 export { measureInduction, measureIoi } from "./training/evaluation";
 export { ioiPatching } from "./training/ioiAnalysis";
 export { ioiHeadScores, copyingScores, circuitMeanAblationHooks, ablatedHeadDla, hookedLogitDiff, type IoiHeadScores, type CircuitHead } from "./training/ioiCircuit";
-export { classifyIoiHeads, circuitOf, IOI_CLASS_RULES, type IoiHeadClasses } from "./training/ioiCircuitCard";
+export { classifyIoiHeads, circuitOf, nameMoversOrCandidates, IOI_CLASS_RULES, type IoiHeadClasses } from "./training/ioiCircuitCard";
 export { corpusBatch, repeatedSpans, tinyLanguage, mixture, randomTokens } from "./data/corpora";
 export { tinyTokenizerJson } from "./data/tinyTokenizer";
 export { vocabulary } from "./data/vocab";

@@ -1,8 +1,9 @@
 /**
  * TransformerLens's weight properties: stacked `W_Q` [layer, head, dModel, dHead] …, per block
  * `model.blocks[l].attn.W_Q` [head, dModel, dHead], and the factored `OV` / `QK` circuits.
- * Per-block weights are the model's own tensors (do not dispose them); stacked ones and circuits are new tensors the
- * caller owns (use `tf.tidy` or `dispose()`).
+ * Weights, per block and stacked, are views the model owns: repeated reads return the same tensor (a stacked one is
+ * built on first read and kept until `model.dispose()`), so do not dispose them. Circuits (`OV`, `QK`) are new
+ * FactoredMatrix objects the caller owns (`dispose()`).
  */
 import * as tf from "@tensorflow/tfjs";
 import type { ModelWeights } from "./components/weights";
@@ -59,6 +60,15 @@ export abstract class WeightAccess {
     return [...this.weights.params.keys()];
   }
 
+  /**
+   * TransformerLens's `state_dict()`: every parameter by TL name (`blocks.0.attn.W_Q`, …), in the model's order. The
+   * tensors are the model's own (do not dispose them; clone what must outlive `model.dispose()`); the Map is a copy.
+   * @example const sd = model.stateDict(); sd.get("unembed.W_U"); // [dModel, dVocab]
+   */
+  stateDict(): Map<string, tf.Tensor> {
+    return new Map(this.weights.params);
+  }
+
   /** Per-block weight views: `model.blocks[3].attn.W_Q`. */
   get blocks(): BlockWeights[] {
     const w = () => this.weights;
@@ -68,33 +78,29 @@ export abstract class WeightAccess {
     }));
   }
 
+  /** Every layer's `suffix` stacked on a new leading axis: built once, then the same tensor (owned by the model). */
   private stacked(suffix: string): tf.Tensor {
-    return tf.stack(Array.from({ length: this.cfg.nLayers }, (_, l) => this.weights.get(`blocks.${l}.${suffix}`)));
+    return this.weights.derived(`stacked:${suffix}`, () => tf.stack(Array.from({ length: this.cfg.nLayers }, (_, l) => this.weights.get(`blocks.${l}.${suffix}`))));
   }
 
   /** [dVocab, dModel] (the model's tensor). */ get W_E(): tf.Tensor { return this.weights.get("embed.W_E"); }
   /** [nCtx, dModel] (the model's tensor; rotary models have none and throw). */ get W_pos(): tf.Tensor { return this.weights.get("pos_embed.W_pos"); }
   /** [dModel, dVocab] (the model's tensor). */ get W_U(): tf.Tensor { return this.weights.get("unembed.W_U"); }
   /** [dVocab] (the model's tensor). */ get b_U(): tf.Tensor { return this.weights.get("unembed.b_U"); }
-  /** [layer, head, dModel, dHead], new tensor. */ get W_Q(): tf.Tensor { return this.stacked("attn.W_Q"); }
-  /** [layer, head, dModel, dHead], new tensor. */ get W_K(): tf.Tensor { return this.stacked("attn.W_K"); }
-  /** [layer, head, dModel, dHead], new tensor. */ get W_V(): tf.Tensor { return this.stacked("attn.W_V"); }
-  /** [layer, head, dHead, dModel], new tensor. */ get W_O(): tf.Tensor { return this.stacked("attn.W_O"); }
-  /** [layer, head, dHead], new tensor. */ get b_Q(): tf.Tensor { return this.stacked("attn.b_Q"); }
-  /** [layer, head, dHead], new tensor. */ get b_K(): tf.Tensor { return this.stacked("attn.b_K"); }
-  /** [layer, head, dHead], new tensor. */ get b_V(): tf.Tensor { return this.stacked("attn.b_V"); }
-  /** [layer, dModel], new tensor. */ get b_O(): tf.Tensor { return this.stacked("attn.b_O"); }
-  /** [layer, dModel, dMlp], new tensor. */ get W_in(): tf.Tensor { return this.stacked("mlp.W_in"); }
-  /** [layer, dMlp, dModel], new tensor. */ get W_out(): tf.Tensor { return this.stacked("mlp.W_out"); }
-  /** [layer, dMlp], new tensor. */ get b_in(): tf.Tensor { return this.stacked("mlp.b_in"); }
-  /** [layer, dModel], new tensor. */ get b_out(): tf.Tensor { return this.stacked("mlp.b_out"); }
+  /** [layer, head, dModel, dHead] (the model's view). */ get W_Q(): tf.Tensor { return this.stacked("attn.W_Q"); }
+  /** [layer, head, dModel, dHead] (the model's view). */ get W_K(): tf.Tensor { return this.stacked("attn.W_K"); }
+  /** [layer, head, dModel, dHead] (the model's view). */ get W_V(): tf.Tensor { return this.stacked("attn.W_V"); }
+  /** [layer, head, dHead, dModel] (the model's view). */ get W_O(): tf.Tensor { return this.stacked("attn.W_O"); }
+  /** [layer, head, dHead] (the model's view). */ get b_Q(): tf.Tensor { return this.stacked("attn.b_Q"); }
+  /** [layer, head, dHead] (the model's view). */ get b_K(): tf.Tensor { return this.stacked("attn.b_K"); }
+  /** [layer, head, dHead] (the model's view). */ get b_V(): tf.Tensor { return this.stacked("attn.b_V"); }
+  /** [layer, dModel] (the model's view). */ get b_O(): tf.Tensor { return this.stacked("attn.b_O"); }
+  /** [layer, dModel, dMlp] (the model's view). */ get W_in(): tf.Tensor { return this.stacked("mlp.W_in"); }
+  /** [layer, dMlp, dModel] (the model's view). */ get W_out(): tf.Tensor { return this.stacked("mlp.W_out"); }
+  /** [layer, dMlp] (the model's view). */ get b_in(): tf.Tensor { return this.stacked("mlp.b_in"); }
+  /** [layer, dModel] (the model's view). */ get b_out(): tf.Tensor { return this.stacked("mlp.b_out"); }
   /** Every head's OV circuit `W_V·W_O`, factored: [layer, head, dModel, dModel]. Caller owns it. */
-  get OV(): FactoredMatrix { return new FactoredMatrix(this.W_V, this.W_O); }
+  get OV(): FactoredMatrix { return new FactoredMatrix(tf.clone(this.W_V), tf.clone(this.W_O)); }
   /** Every head's QK circuit `W_Q·W_Kᵀ`, factored: [layer, head, dModel, dModel]. Caller owns it. */
-  get QK(): FactoredMatrix {
-    const W_K = this.W_K;
-    const W_Kt = W_K.transpose([0, 1, 3, 2]);
-    W_K.dispose();
-    return new FactoredMatrix(this.W_Q, W_Kt);
-  }
+  get QK(): FactoredMatrix { return new FactoredMatrix(tf.clone(this.W_Q), this.W_K.transpose([0, 1, 3, 2])); }
 }

@@ -12,7 +12,7 @@ import { ActivationCache, HookedTransformer, setBackend, type NamesFilter } from
 import { expectNoLeak, memorySnapshot, TEST_BACKENDS } from "../backends";
 import { expectAllClose } from "../helpers";
 import { TOLERANCES, type Tolerance } from "../tolerances";
-import { FAMILIES, loadReference, type Reference } from "../fixtures";
+import { FAMILIES, loadReference, UNEMBED_HOOKS, type Reference } from "../fixtures";
 
 const ACT = TOLERANCES.activations;
 const INV = TOLERANCES.float32Invariant;
@@ -100,7 +100,7 @@ for (const backend of TEST_BACKENDS) for (const family of FAMILIES) {
         ["blocks.1.attn.hook_pattern", ["blocks.1.attn.hook_pattern"]],
         [["ln_final.hook_scale", "hook_embed", "blocks.0.attn.hook_q"], ["hook_embed", "blocks.0.attn.hook_q", "ln_final.hook_scale"]],
         [(n: string) => n.endsWith("hook_resid_post"), ref.hookOrder.filter((n) => n.endsWith("hook_resid_post"))],
-        [() => true, ref.hookOrder],
+        [() => true, [...ref.hookOrder, ...UNEMBED_HOOKS]],
       ];
       for (const [namesFilter, expected] of filters) {
         const [out, c] = await model.runWithCache(ref.tokens, { namesFilter });

@@ -6,7 +6,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { canonicalHookOrder, getActName, HookedTransformer } from "../../src/lens/index";
-import { FAMILIES, loadReference } from "../fixtures";
+import { FAMILIES, loadReference, UNEMBED_HOOKS } from "../fixtures";
 
 type Case = readonly [args: readonly [string, number?, string?], expected: string];
 
@@ -117,8 +117,9 @@ describe("canonicalHookOrder", () => {
       const model = await HookedTransformer.fromPretrained(ref.folder);
       try {
         assert.equal(model.cfg.useAttnResult, false);
-        assert.deepEqual(canonicalHookOrder(model.cfg), ref.hookOrder);
-        const withResult = [...ref.hookOrder];
+        assert.deepEqual(canonicalHookOrder(model.cfg), [...ref.hookOrder, ...UNEMBED_HOOKS]);
+        assert.deepEqual(canonicalHookOrder(model.cfg).slice(-4), ["ln_final.hook_scale", "ln_final.hook_normalized", ...UNEMBED_HOOKS], "TL 3.x order");
+        const withResult = [...ref.hookOrder, ...UNEMBED_HOOKS];
         for (const extra of ref.extraHooks) withResult.splice(withResult.indexOf(extra.replace("hook_result", "hook_z")) + 1, 0, extra);
         assert.deepEqual(canonicalHookOrder({ ...model.cfg, useAttnResult: true }), withResult);
         assert.deepEqual(canonicalHookOrder(model.cfg, true), withResult);

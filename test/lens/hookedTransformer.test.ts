@@ -175,6 +175,25 @@ for (const backend of TEST_BACKENDS) for (const family of FAMILIES) {
       tf.dispose([both, alone, first, ...rows, lossPadded, lossAlone, tail]);
     });
 
+    test("left padding with startAtLayer: a residual input takes the attention mask (and checks its shape)", async () => {
+      const real = tokens[1].slice(0, 6);
+      const padded = [tokens[0], [7, 7, 7, ...real]];
+      const attentionMask = [Array(9).fill(1), [0, 0, 0, 1, 1, 1, 1, 1, 1]];
+      const full = await model.forward(padded, { attentionMask });
+      const resid = await model.forward(padded, { attentionMask, stopAtLayer: 1 });
+      const resumed = await model.forward(resid, { startAtLayer: 1, attentionMask });
+      await expectAllClose(resumed, full, TOLERANCES.exact, "resumed at layer 1 with the mask");
+      // Without the mask the padded row attends to its pads (and, with rotary, counts them as positions): it differs.
+      const unmasked = await model.forward(resid, { startAtLayer: 1 });
+      const gap = tf.tidy(() => unmasked.sub(full).abs().max());
+      assert.ok((await gap.data())[0]! > 1e-3, "the mask changes the padded row");
+      const lossFull = await model.forward(padded, { attentionMask, returnType: "loss", lossPerToken: true });
+      const lossResumed = await model.forward(resid, { startAtLayer: 1, attentionMask, tokens: padded, returnType: "loss", lossPerToken: true });
+      await expectAllClose(lossResumed, lossFull, TOLERANCES.exact, "per-token loss resumed at layer 1");
+      await assert.rejects(model.forward(resid, { startAtLayer: 1, attentionMask: [[1, 1]] }), /attentionMask has shape \[1,2\] but the tokens are \[2,9\]/);
+      tf.dispose([full, resid, resumed, unmasked, gap, lossFull, lossResumed]);
+    });
+
     test("tf.memory().numTensors is unchanged over many rounds of forward, runWithHooks and runWithCache", async () => {
       const warm = await model.forward(tokens); // builds the derived weights once
       warm.dispose();

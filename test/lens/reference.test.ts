@@ -10,7 +10,7 @@ import * as tf from "@tensorflow/tfjs";
 import { HookedTransformer, setBackend } from "../../src/lens/index";
 import { compareClose, expectAllClose } from "../helpers";
 import { TOLERANCES } from "../tolerances";
-import { FAMILIES, loadReference } from "../fixtures";
+import { FAMILIES, loadReference, UNEMBED_HOOKS } from "../fixtures";
 import { memorySnapshot, expectNoLeak, TEST_BACKENDS } from "../backends";
 
 const maxDiffs: string[] = [];
@@ -27,12 +27,13 @@ for (const backend of TEST_BACKENDS) {
           const model = await load(ref.folder, { useAttnResult });
           const [logits, cache] = await model.runWithCache(ref.tokens);
           try {
-            const expectedOrder = [...ref.hookOrder];
+            const expectedOrder = [...ref.hookOrder, ...UNEMBED_HOOKS];
             // attn.hook_result fires between hook_z and hook_attn_out when useAttnResult is on.
             if (useAttnResult) for (const extra of ref.extraHooks) expectedOrder.splice(expectedOrder.indexOf(extra.replace("hook_result", "hook_z")) + 1, 0, extra);
             assert.deepEqual(cache.keys(), expectedOrder);
             let worst = 0;
             for (const name of expectedOrder) {
+              if ((UNEMBED_HOOKS as readonly string[]).includes(name)) continue; // not in the reference: checked below
               const actual = cache.get(name);
               const expected = ref.tensor(`${variant}/${name}`);
               assert.deepEqual(actual.shape, expected.shape, `${name}: shape`);
@@ -43,6 +44,14 @@ for (const backend of TEST_BACKENDS) {
             }
             const expectedLogits = ref.tensor(`${variant}/logits`);
             const dl = await expectAllClose(logits, expectedLogits, TOLERANCES.logits, "logits");
+            await expectAllClose(cache.get("unembed.hook_out"), logits, TOLERANCES.exact, "unembed.hook_out = the logits");
+            // unembed.hook_in = ln_final's output: hook_normalized·w + b (LN), or hook_normalized itself (LNPre).
+            const lnOut = tf.tidy(() => {
+              const n = cache.get("ln_final.hook_normalized");
+              return model.cfg.normalizationType === "LN" ? n.mul(model.param("ln_final.w")).add(model.param("ln_final.b")) : n.clone();
+            });
+            await expectAllClose(cache.get("unembed.hook_in"), lnOut, TOLERANCES.float32Invariant, "unembed.hook_in = ln_final output");
+            lnOut.dispose();
             expectedLogits.dispose();
             maxDiffs.push(`${backend} ${family} ${variant} useAttnResult=${useAttnResult}: activations max |Δ| ${worst.toExponential(2)}, logits ${dl.toExponential(2)}`);
           } finally {

@@ -102,11 +102,7 @@ for (const family of FAMILIES) {
       ];
       if (model.cfg.positionalEmbeddingType === "standard") own.push(["W_pos", () => model.W_pos, [nCtx, D]]);
       else assert.throws(() => model.W_pos, /pos_embed\.W_pos/, "rotary models have no W_pos");
-      for (const [name, get, shape] of [...stacked, ...own]) {
-        const t = get();
-        assert.deepEqual(t.shape, shape, name);
-        if (stacked.some(([n]) => n === name)) t.dispose();
-      }
+      for (const [name, get, shape] of [...stacked, ...own]) assert.deepEqual(get().shape, shape, name);
       const circuits: [string, () => FactoredMatrix, number[]][] = [
         ["OV", () => model.OV, [L, H, D, D]], ["QK", () => model.QK, [L, H, D, D]],
         ["blocks[0].attn.OV", () => model.blocks[0].attn.OV, [H, D, D]], ["blocks[0].attn.QK", () => model.blocks[0].attn.QK, [H, D, D]],
@@ -125,7 +121,7 @@ for (const family of FAMILIES) {
         const stacked = model[name];
         const slices = tf.unstack(stacked);
         for (let l = 0; l < model.cfg.nLayers; l++) await expectAllClose(slices[l], model.blocks[l].attn[name], EXACT, `${name}[${l}]`);
-        tf.dispose([stacked, ...slices]);
+        tf.dispose(slices);
       }
       for (const name of ["W_in", "W_out", "b_in", "b_out"] as const) {
         const stacked = model[name];
@@ -201,11 +197,28 @@ for (const family of FAMILIES) {
       all.dispose();
     });
 
-    test("memory: getters leave only what they return; disposing it restores the count", async () => {
+    test("memory: weights are stable views owned by the model (no tensor per read); circuits are the caller's", async () => {
       const count = () => tf.memory().numTensors;
+      const views: [string, () => tf.Tensor][] = [
+        ["W_E", () => model.W_E], ["W_U", () => model.W_U], ["blocks[0].attn.W_O", () => model.blocks[0].attn.W_O],
+        ...(["W_Q", "W_K", "W_V", "W_O", "b_Q", "b_K", "b_V", "b_O", "W_in", "W_out", "b_in", "b_out"] as const).map((n) => [n, () => model[n]] as [string, () => tf.Tensor]),
+      ];
+      for (const [name, get] of views) {
+        const first = get(); // a stacked view is built on its first read
+        const before = count();
+        for (let i = 0; i < 50; i++) assert.equal(get(), first, `${name}: the same tensor on every read`);
+        assert.equal(count(), before, `${name}: 50 reads allocate nothing`);
+      }
+      // A view a caller disposed by mistake is rebuilt on the next read.
+      model.W_Q.dispose();
+      assert.equal(model.W_Q.isDisposed, false);
+      const layers = tf.unstack(model.W_Q);
+      await expectAllClose(layers[1]!, model.blocks[1].attn.W_Q, EXACT, "rebuilt W_Q");
+      tf.dispose(layers);
+      const sd = model.stateDict();
+      assert.deepEqual([...sd.keys()], model.paramNames());
+      assert.equal(sd.get("blocks.1.attn.W_Q"), model.blocks[1].attn.W_Q, "stateDict holds the model's tensors");
       const cases: [string, () => tf.Tensor | FactoredMatrix, number][] = [
-        ["W_E", () => model.W_E, 0], ["W_U", () => model.W_U, 0], ["blocks[0].attn.W_O", () => model.blocks[0].attn.W_O, 0],
-        ["W_Q", () => model.W_Q, 1], ["W_O", () => model.W_O, 1], ["b_O", () => model.b_O, 1], ["W_in", () => model.W_in, 1],
         ["OV", () => model.OV, 2], ["QK", () => model.QK, 2],
         ["blocks[1].attn.OV", () => model.blocks[1].attn.OV, 2], ["blocks[1].attn.QK", () => model.blocks[1].attn.QK, 2],
       ];

@@ -2,16 +2,19 @@
  * The accelerators `backend.ts` applies after choosing a backend, and how they are reported in `backendInfo().matmul`.
  * Today: OpenBLAS matmul kernels for the cpu and wasm backends (`blasKernels.ts`); `LENS_BLAS=0` keeps tfjs's kernels.
  * On wasm and cpu also run-copy Slice/Transpose/GatherV2/Tile kernels (`copyKernels.ts`); `LENS_COPY_KERNELS=0` keeps tfjs's.
+ * On cpu also typed-array elementwise, reduction and softmax kernels (`cpuKernels.ts`); `LENS_CPU_KERNELS=0` keeps tfjs's.
  * On webgpu: workarounds for tfjs-backend-webgpu kernel bugs (`webgpuKernels.ts`).
  */
 import { loadBlas, type BlasStatus } from "./blas";
 import { blasMatMulInstalled, installBlasMatMul } from "./blasKernels";
 import { installCopyKernels } from "./copyKernels";
+import { installCpuKernels } from "./cpuKernels";
 import { installWebgpuKernels } from "./webgpuKernels";
 
-/** Everything this folder does for `backend` once it is chosen: the copy kernels and BLAS matmuls (cpu, wasm). */
+/** Everything this folder does for `backend` once it is chosen: copy kernels and BLAS matmuls (cpu, wasm), cpu kernels. */
 export function accelerateBackend(backend: string): void {
   if ((backend === "wasm" || backend === "cpu") && process.env.LENS_COPY_KERNELS !== "0") installCopyKernels(backend);
+  if (backend === "cpu" && process.env.LENS_CPU_KERNELS !== "0") installCpuKernels();
   if (backend === "webgpu") installWebgpuKernels();
   accelerateMatmul(backend);
 }

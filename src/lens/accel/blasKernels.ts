@@ -4,60 +4,37 @@
  * broadcast-batch products are supported; anything else (non-float32, prelu, a bias that is not a per-column vector or
  * scalar) falls through to the backend's own kernel.
  */
-import * as tf from "@tensorflow/tfjs";
 import { blasSgemm, loadBlas, type Sgemm } from "./blas";
+import { cpuFloats, cpuOutput, disposeOutput, overriddenKernels, overrideKernels, wasmFloats, wasmOutput, type FastKernel, type Info } from "./tfjsInternals";
 
 /** The backends whose memory layout this file knows. */
 export type BlasBackend = "cpu" | "wasm";
 
-type Info = tf.TensorInfo;
-interface KernelArgs {
-  inputs: Record<string, Info | undefined>;
-  backend: unknown;
-  attrs?: Record<string, unknown>;
-}
-
-/** Raw-memory access for one backend: views of inputs, and an output tensor with a view of its storage. */
+/** Raw-memory access for one backend (tfjsInternals.ts): views of inputs, and an output with a view of its storage. */
 interface Memory {
-  input(backend: unknown, t: Info): Float32Array | undefined;
-  output(backend: unknown, shape: number[]): { info: Info; view: () => Float32Array };
+  input(backend: unknown, t: Info | undefined): Float32Array | undefined;
+  output(backend: unknown, shape: number[]): { info: Info; view: () => Float32Array | undefined } | undefined;
 }
 
 const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 const MEMORY: Record<BlasBackend, Memory> = {
   cpu: {
-    input(backend, t) {
-      const v = (backend as { data: { get(id: unknown): { values?: unknown } } }).data.get(t.dataId)?.values;
-      return v instanceof Float32Array ? v : undefined;
-    },
+    input: cpuFloats,
     output(backend, shape) {
-      const values = new Float32Array(size(shape));
-      const info = (backend as { makeTensorInfo(s: number[], d: string, v: Float32Array): Info }).makeTensorInfo(shape, "float32", values);
-      return { info, view: () => values };
+      const o = cpuOutput<Float32Array>(backend, shape, "float32");
+      return o && { info: o.info, view: () => o.values };
     },
   },
   wasm: {
-    input(backend, t) {
-      const b = backend as WasmBackend;
-      const entry = b.dataIdMap.get(t.dataId);
-      if (entry === undefined || t.dtype !== "float32") return undefined;
-      return new Float32Array(b.wasm.HEAPU8.buffer, entry.memoryOffset, size(t.shape));
-    },
+    input: wasmFloats,
     output(backend, shape) {
-      const b = backend as WasmBackend;
-      const info = b.makeOutput(shape, "float32");
+      const info = wasmOutput(backend, shape, "float32");
       // Views are made after every allocation: growing the heap detaches earlier ones.
-      return { info, view: () => new Float32Array(b.wasm.HEAPU8.buffer, b.dataIdMap.get(info.dataId)!.memoryOffset, size(shape)) };
+      return info && { info, view: () => wasmFloats(backend, info) };
     },
   },
 };
-
-interface WasmBackend {
-  dataIdMap: { get(id: unknown): { memoryOffset: number } | undefined };
-  wasm: { HEAPU8: Uint8Array };
-  makeOutput(shape: number[], dtype: string): Info;
-}
 
 /** Broadcast batch shape of two batch shapes (numpy rules), or undefined when incompatible. */
 function broadcastBatch(a: readonly number[], b: readonly number[]): number[] | undefined {
@@ -144,8 +121,8 @@ function gemm(sgemm: Sgemm, p: Plan, A: Float32Array, B: Float32Array, C: Float3
   }
 }
 
-function matMulWith(mem: Memory, fallback: tf.KernelFunc, fused: boolean): tf.KernelFunc {
-  return ((args: KernelArgs) => {
+function matMulWith(mem: Memory, fused: boolean): FastKernel {
+  return (args) => {
     const sgemm = blasSgemm();
     const { a, b, bias, preluActivationWeights } = args.inputs;
     const tA = Boolean(args.attrs?.transposeA);
@@ -154,26 +131,31 @@ function matMulWith(mem: Memory, fallback: tf.KernelFunc, fused: boolean): tf.Ke
     const p = a && b && sgemm && a.dtype === "float32" && b.dtype === "float32" ? plan(a, b, tA, tB) : undefined;
     const biasOk = !bias || (bias.dtype === "float32" && (size(bias.shape) === 1 || (p !== undefined && size(bias.shape) === p.n && bias.shape[bias.shape.length - 1] === p.n)));
     const actOk = !fused || (activation in ACTIVATIONS && !preluActivationWeights);
-    if (!p || !sgemm || !a || !b || !biasOk || !actOk || mem.input(args.backend, a) === undefined || mem.input(args.backend, b) === undefined) {
-      return fallback(args as unknown as Parameters<tf.KernelFunc>[0]);
-    }
+    if (!p || !sgemm || !biasOk || !actOk || mem.input(args.backend, a) === undefined || mem.input(args.backend, b) === undefined) return undefined;
+    if (bias && mem.input(args.backend, bias) === undefined) return undefined;
     const out = mem.output(args.backend, p.outShape);
+    if (out === undefined) return undefined;
+    // Views of the inputs are taken after the output's allocation (on wasm it may grow the heap).
     const C = out.view();
-    let beta = 0;
-    if (fused && bias) {
-      const bv = mem.input(args.backend, bias)!;
-      // An all-zero bias (GPT-2's b_U, most b_O after weight processing) is skipped: for the unembedding the
-      // pre-fill plus sgemm's read-back of C is two extra passes over a [tokens, 50257] output.
-      if (!allZero(bv)) {
-        if (bv.length === 1) C.fill(bv[0]);
-        else for (let r = 0; r < C.length; r += p.n) C.set(bv, r);
-        beta = 1;
-      }
+    const A = mem.input(args.backend, a);
+    const B = mem.input(args.backend, b);
+    const bv = bias && mem.input(args.backend, bias);
+    if (C === undefined || A === undefined || B === undefined || (bias && bv === undefined)) {
+      disposeOutput(args.backend, out.info);
+      return undefined;
     }
-    gemm(sgemm, p, mem.input(args.backend, a)!, mem.input(args.backend, b)!, C, tA, tB, beta);
+    let beta = 0;
+    // An all-zero bias (GPT-2's b_U, most b_O after weight processing) is skipped: for the unembedding the
+    // pre-fill plus sgemm's read-back of C is two extra passes over a [tokens, 50257] output.
+    if (fused && bv && !allZero(bv)) {
+      if (bv.length === 1) C.fill(bv[0]);
+      else for (let r = 0; r < C.length; r += p.n) C.set(bv, r);
+      beta = 1;
+    }
+    gemm(sgemm, p, A, B, C, tA, tB, beta);
     if (fused && activation !== "linear") ACTIVATIONS[activation](C, Number(args.attrs?.leakyreluAlpha ?? 0.2));
     return out.info;
-  }) as unknown as tf.KernelFunc;
+  };
 }
 
 /** True when every element is ±0 (NaN is not). */
@@ -192,38 +174,27 @@ const ACTIVATIONS: Record<string, (c: Float32Array, alpha: number) => void> = {
   sigmoid: (c) => { for (let i = 0; i < c.length; i++) c[i] = 1 / (1 + Math.exp(-c[i])); },
 };
 
-const installed = new Map<string, tf.KernelConfig>(); // `${kernel}/${backend}` → the stock config
+const restore = new Map<BlasBackend, () => void>();
 
 /**
  * Routes `BatchMatMul` and `_FusedMatMul` of `backend` through OpenBLAS. Returns false (and changes nothing) when
- * OpenBLAS is unavailable (see `loadBlas().reason`). Idempotent.
+ * OpenBLAS is unavailable (see `loadBlas().reason`) or the tfjs internals differ (tfjsInternals.ts). Idempotent.
  */
 export function installBlasMatMul(backend: BlasBackend): boolean {
   if (!loadBlas().available) return false;
-  for (const [kernelName, fused] of [["BatchMatMul", false], ["_FusedMatMul", true]] as const) {
-    const key = `${kernelName}/${backend}`;
-    if (installed.has(key)) continue;
-    const stock = tf.getKernel(kernelName, backend);
-    if (stock === undefined) continue;
-    tf.unregisterKernel(kernelName, backend);
-    tf.registerKernel({ ...stock, kernelFunc: matMulWith(MEMORY[backend], stock.kernelFunc, fused) });
-    installed.set(key, stock);
+  if (!restore.has(backend)) {
+    restore.set(backend, overrideKernels(backend, { BatchMatMul: matMulWith(MEMORY[backend], false), _FusedMatMul: matMulWith(MEMORY[backend], true) }));
   }
-  return installed.has(`BatchMatMul/${backend}`);
+  return blasMatMulInstalled(backend);
 }
 
 /** Restores the backend's own matmul kernels (undoes `installBlasMatMul`). */
 export function uninstallBlasMatMul(backend: BlasBackend): void {
-  for (const kernelName of ["BatchMatMul", "_FusedMatMul"]) {
-    const stock = installed.get(`${kernelName}/${backend}`);
-    if (stock === undefined) continue;
-    tf.unregisterKernel(kernelName, backend);
-    tf.registerKernel(stock);
-    installed.delete(`${kernelName}/${backend}`);
-  }
+  restore.get(backend)?.();
+  restore.delete(backend);
 }
 
 /** True when `backend`'s BatchMatMul currently runs through OpenBLAS. */
 export function blasMatMulInstalled(backend: string): boolean {
-  return installed.has(`BatchMatMul/${backend}`);
+  return restore.has(backend as BlasBackend) && overriddenKernels(backend).includes("BatchMatMul");
 }

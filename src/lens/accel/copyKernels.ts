@@ -9,30 +9,16 @@
  * gather with batchDims or another axis, transposes that move the last axis, short runs) goes to the stock kernel.
  */
 import * as tf from "@tensorflow/tfjs";
-
-type Info = tf.TensorInfo;
-interface KernelArgs {
-  inputs: Record<string, Info | undefined>;
-  backend: unknown;
-  attrs?: Record<string, unknown>;
-}
-interface WasmBackend {
-  dataIdMap: { get(id: unknown): { memoryOffset: number } | undefined };
-  wasm: { HEAPU8: Uint8Array };
-  makeOutput(shape: number[], dtype: string): Info;
-}
-interface CpuBackend {
-  data: { get(id: unknown): { values?: unknown } | undefined };
-  makeTensorInfo(shape: number[], dtype: string, values: Int32Array | Float32Array): Info;
-  disposeData(id: unknown): void;
-}
+import { cpuValues, cpuOutput, disposeOutput, overriddenKernels, overrideKernels, wasmHeap, wasmOffset, wasmOutput, type FastKernel, type Info, type KernelArgs } from "./tfjsInternals";
 
 /** A backend's memory: an array and an element offset for an input; a new output with the same. */
 type Span = { arr: Int32Array | Float32Array; at: number };
 interface Memory {
-  /** Allocates the output, then returns views (wasm: made after the allocation, which may grow the heap). */
+  /**
+   * Allocates the output, then returns views (wasm: made after the allocation, which may grow the heap); undefined
+   * (nothing left allocated) when an input is not what the backend should hold (tfjsInternals.ts).
+   */
   output(backend: unknown, shape: number[], dtype: string, inputs: Info[]): { info: Info; out: Span; ins: Span[] } | undefined;
-  free(backend: unknown, info: Info): void;
 }
 
 /** The backends this file knows. */
@@ -41,24 +27,25 @@ export type CopyBackend = "wasm" | "cpu";
 const MEMORY: Record<CopyBackend, Memory> = {
   wasm: {
     output(backend, shape, dtype, inputs) {
-      const b = backend as WasmBackend;
-      const info = b.makeOutput(shape, dtype);
-      const heap = new Int32Array(b.wasm.HEAPU8.buffer);
-      const at = (t: Info) => b.dataIdMap.get(t.dataId)!.memoryOffset >>> 2;
-      return { info, out: { arr: heap, at: at(info) }, ins: inputs.map((t) => ({ arr: heap, at: at(t) })) };
+      if (inputs.some((t) => wasmOffset(backend, t) === undefined)) return undefined;
+      const info = wasmOutput(backend, shape, dtype);
+      if (info === undefined) return undefined;
+      const heap = new Int32Array(wasmHeap(backend)!);
+      const at = [info, ...inputs].map((t) => wasmOffset(backend, t));
+      if (at.some((o) => o === undefined)) {
+        disposeOutput(backend, info);
+        return undefined;
+      }
+      return { info, out: { arr: heap, at: at[0]! >>> 2 }, ins: at.slice(1).map((o) => ({ arr: heap, at: o! >>> 2 })) };
     },
-    free: (backend, info) => (backend as { disposeData(id: unknown): void }).disposeData(info.dataId),
   },
   cpu: {
     output(backend, shape, dtype, inputs) {
-      const b = backend as CpuBackend;
-      const ins = inputs.map((t) => b.data.get(t.dataId)?.values);
+      const ins = inputs.map((t) => cpuValues(backend, t));
       if (!ins.every((v) => v instanceof Float32Array || v instanceof Int32Array)) return undefined;
-      const values = dtype === "int32" ? new Int32Array(prod(shape)) : new Float32Array(prod(shape));
-      const info = b.makeTensorInfo(shape, dtype, values);
-      return { info, out: { arr: values, at: 0 }, ins: (ins as Array<Int32Array | Float32Array>).map((arr) => ({ arr, at: 0 })) };
+      const o = cpuOutput<Float32Array | Int32Array>(backend, shape, dtype as "float32" | "int32");
+      return o && { info: o.info, out: { arr: o.values, at: 0 }, ins: (ins as Array<Int32Array | Float32Array>).map((arr) => ({ arr, at: 0 })) };
     },
-    free: (backend, info) => (backend as CpuBackend).disposeData(info.dataId),
   },
 };
 
@@ -94,80 +81,82 @@ function copyRuns(from: Span, src: number, strides: readonly number[], outer: re
   }
 }
 
-function slice(mem: Memory, stock: tf.KernelFunc): tf.KernelFunc {
-  return ((args: KernelArgs) => {
-    const x = args.inputs.x!;
-    if (!FOUR_BYTE.has(x.dtype)) return stock(args as never);
-    const [begin, size] = tf.slice_util.parseSliceParams(x as tf.Tensor, args.attrs!.begin as number[], args.attrs!.size as number[]);
+function slice(mem: Memory): FastKernel {
+  return (args: KernelArgs) => {
+    const x = args.inputs.x;
+    if (!x || !args.attrs || !FOUR_BYTE.has(x.dtype)) return undefined;
+    const [begin, size] = tf.slice_util.parseSliceParams(x as tf.Tensor, args.attrs.begin as number[], args.attrs.size as number[]);
     const r = x.shape.length;
     let j = r; // dims j.. are taken whole: one contiguous run per index of dims ..j
     while (j > 0 && (j === r || size[j] === x.shape[j])) j--;
     const run = prod(size.slice(j));
-    if (run < MIN_RUN && prod(size) > 0) return stock(args as never);
+    if (run < MIN_RUN && prod(size) > 0) return undefined;
     const m = mem.output(args.backend, size, x.dtype, [x]);
-    if (m === undefined) return stock(args as never);
+    if (m === undefined) return undefined;
     if (prod(size) === 0) return m.info;
     const strides = [...tf.util.computeStrides(x.shape), 1];
     const src = begin.reduce((a, v, i) => a + v * strides[i], 0);
     copyRuns(m.ins[0], src, strides.slice(0, j), size.slice(0, j), run, m.out);
     return m.info;
-  }) as unknown as tf.KernelFunc;
+  };
 }
 
-function transpose(mem: Memory, stock: tf.KernelFunc): tf.KernelFunc {
-  return ((args: KernelArgs) => {
-    const x = args.inputs.x!;
-    const perm = args.attrs!.perm as number[];
+function transpose(mem: Memory): FastKernel {
+  return (args: KernelArgs) => {
+    const x = args.inputs.x;
+    const perm = args.attrs?.perm as number[] | undefined;
+    if (!x || !perm || perm.length !== x.shape.length) return undefined;
     const r = x.shape.length;
     let k = r; // output dims k.. are the input's trailing dims in order: contiguous runs
     while (k > 0 && perm[k - 1] === k - 1) k--;
     const run = prod(x.shape.slice(k));
-    if (!FOUR_BYTE.has(x.dtype) || run < MIN_RUN) return stock(args as never);
+    if (!FOUR_BYTE.has(x.dtype) || run < MIN_RUN) return undefined;
     const outShape = perm.map((p) => x.shape[p]);
     const m = mem.output(args.backend, outShape, x.dtype, [x]);
-    if (m === undefined) return stock(args as never);
+    if (m === undefined) return undefined;
     if (prod(outShape) === 0) return m.info;
     const strides = [...tf.util.computeStrides(x.shape), 1];
     copyRuns(m.ins[0], 0, perm.slice(0, k).map((p) => strides[p]), outShape.slice(0, k), run, m.out);
     return m.info;
-  }) as unknown as tf.KernelFunc;
+  };
 }
 
-function gather(mem: Memory, stock: tf.KernelFunc): tf.KernelFunc {
-  return ((args: KernelArgs) => {
-    const x = args.inputs.x!;
-    const indices = args.inputs.indices!;
-    const axis = tf.util.parseAxisParam(args.attrs!.axis as number, x.shape)[0];
-    const batchDims = Number(args.attrs!.batchDims ?? 0);
+function gather(mem: Memory): FastKernel {
+  return (args: KernelArgs) => {
+    const { x, indices } = args.inputs;
+    if (!x || !indices || !args.attrs) return undefined;
+    const axis = tf.util.parseAxisParam(args.attrs.axis as number, x.shape)[0];
+    const batchDims = Number(args.attrs.batchDims ?? 0);
     const run = prod(x.shape.slice(1));
-    if (!FOUR_BYTE.has(x.dtype) || indices.dtype !== "int32" || axis !== 0 || batchDims !== 0 || run < MIN_RUN) return stock(args as never);
+    if (!FOUR_BYTE.has(x.dtype) || indices.dtype !== "int32" || axis !== 0 || batchDims !== 0 || run < MIN_RUN) return undefined;
     const n = prod(indices.shape);
     const m = mem.output(args.backend, [...indices.shape, ...x.shape.slice(1)], x.dtype, [x, indices]);
-    if (m === undefined) return stock(args as never);
+    if (m === undefined) return undefined;
     const [src, ids] = m.ins;
     const rows = x.shape[0];
     for (let i = 0, dst = m.out.at; i < n; i++, dst += run) {
       const row = ids.arr[ids.at + i];
       if (!(row >= 0 && row < rows)) {
-        mem.free(args.backend, m.info);
+        disposeOutput(args.backend, m.info);
         throw new Error(`GatherV2: the index value ${row} is not in [0, ${rows - 1}]`);
       }
       copy(m.out.arr, dst, src.arr, src.at + row * run, run);
     }
     return m.info;
-  }) as unknown as tf.KernelFunc;
+  };
 }
 
-function tile(mem: Memory, stock: tf.KernelFunc): tf.KernelFunc {
-  return ((args: KernelArgs) => {
-    const x = args.inputs.x!;
-    const reps = args.attrs!.reps as number[];
+function tile(mem: Memory): FastKernel {
+  return (args: KernelArgs) => {
+    const x = args.inputs.x;
+    const reps = args.attrs?.reps as number[] | undefined;
+    if (!x || !reps) return undefined;
     const r = x.shape.length;
     const run = r > 0 ? x.shape[r - 1] : 1;
-    if (!FOUR_BYTE.has(x.dtype) || r === 0 || reps.length !== r || run < MIN_RUN) return stock(args as never);
+    if (!FOUR_BYTE.has(x.dtype) || r === 0 || reps.length !== r || run < MIN_RUN) return undefined;
     const outShape = x.shape.map((d, i) => d * reps[i]);
     const m = mem.output(args.backend, outShape, x.dtype, [x]);
-    if (m === undefined) return stock(args as never);
+    if (m === undefined) return undefined;
     if (prod(outShape) === 0) return m.info;
     const strides = tf.util.computeStrides(x.shape);
     const src = m.ins[0].at;
@@ -184,37 +173,27 @@ function tile(mem: Memory, stock: tf.KernelFunc): tf.KernelFunc {
       }
     }
     return m.info;
-  }) as unknown as tf.KernelFunc;
+  };
 }
 
-const KERNELS: Record<string, (mem: Memory, stock: tf.KernelFunc) => tf.KernelFunc> = { Slice: slice, Transpose: transpose, GatherV2: gather, Tile: tile };
-const installed = new Map<string, tf.KernelConfig>(); // `${kernel}/${backend}` → the stock config
+const KERNELS: Record<string, (mem: Memory) => FastKernel> = { Slice: slice, Transpose: transpose, GatherV2: gather, Tile: tile };
+const restore = new Map<CopyBackend, () => void>();
 
 /** Replaces `backend`'s Slice, Transpose, GatherV2 and Tile kernels (idempotent). Returns the kernel names replaced. */
 export function installCopyKernels(backend: CopyBackend = "wasm"): string[] {
-  for (const [name, make] of Object.entries(KERNELS)) {
-    const key = `${name}/${backend}`;
-    if (installed.has(key)) continue;
-    const stock = tf.getKernel(name, backend);
-    if (stock === undefined) continue;
-    tf.unregisterKernel(name, backend);
-    tf.registerKernel({ ...stock, kernelFunc: make(MEMORY[backend], stock.kernelFunc) });
-    installed.set(key, stock);
+  if (!restore.has(backend)) {
+    restore.set(backend, overrideKernels(backend, Object.fromEntries(Object.entries(KERNELS).map(([name, make]) => [name, make(MEMORY[backend])]))));
   }
   return copyKernelsInstalled(backend);
 }
 
 /** Restores tfjs's own kernels on `backend` (undoes `installCopyKernels`). */
 export function uninstallCopyKernels(backend: CopyBackend = "wasm"): void {
-  for (const [key, stock] of [...installed]) {
-    if (!key.endsWith(`/${backend}`)) continue;
-    tf.unregisterKernel(stock.kernelName, backend);
-    tf.registerKernel(stock);
-    installed.delete(key);
-  }
+  restore.get(backend)?.();
+  restore.delete(backend);
 }
 
 /** The kernels of `backend` currently replaced by this file. */
 export function copyKernelsInstalled(backend: CopyBackend = "wasm"): string[] {
-  return [...installed.keys()].filter((k) => k.endsWith(`/${backend}`)).map((k) => k.split("/")[0]);
+  return restore.has(backend) ? overriddenKernels(backend).filter((k) => k in KERNELS) : [];
 }

@@ -26,12 +26,15 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
+import { findEmscriptenImport, PINNED_TFJS, replaceBackendFactory } from "./tfjsInternals";
 
 /** The tfjs-backend-wasm version whose internals this loader relies on. */
-export const PINNED_WASM_VERSION = "4.22.0";
+export const PINNED_WASM_VERSION = PINNED_TFJS;
 /** Emscripten pre-creates this many pthread workers; the C++ side never uses more. */
 const MAX_THREADS = 8;
 const START_TIMEOUT_MS = 60_000;
+/** What Emscripten's emscripten_num_logical_cores looks like in Node, for a build whose import names are minified. */
+export const CORES_PROBE = /require\("os"\)\.cpus\(\)\.length/;
 
 /** What the wasm backend runs on: the threaded-SIMD module with `threads` threads, or the stock module and why. */
 export interface WasmThreadsInfo {
@@ -151,12 +154,12 @@ async function startThreaded(threads: number): Promise<{ module: EmscriptenModul
     mainScriptUrlOrBlob: jsPath, // pthread workers evaluate this file (importScripts → fs.readFileSync)
     instantiateWasm(imports: { env: Record<string, unknown> }, receive: (instance: unknown, module: unknown) => void) {
       // The C++ side caps its pool at emscripten_num_logical_cores()/2: report 2·threads so the cap is `threads`.
-      const cores = Object.keys(imports.env).filter((k) => typeof imports.env[k] === "function" && /require\("os"\)\.cpus\(\)\.length/.test(String(imports.env[k])));
-      if (cores.length !== 1) {
-        fail(new Error(`found ${cores.length} candidates for the emscripten_num_logical_cores import (expected 1)`));
+      const cores = findEmscriptenImport(imports.env, "emscripten_num_logical_cores", CORES_PROBE);
+      if (cores === undefined) {
+        fail(new Error("the threaded module has no recognisable emscripten_num_logical_cores import"));
         return {};
       }
-      imports.env[cores[0]] = () => 2 * threads;
+      imports.env[cores] = () => 2 * threads;
       WebAssemblyApi.compile(readFileSync(wasmPath))
         .then((m) => WebAssemblyApi.instantiate(m, imports).then((i) => receive(i, m)))
         .catch((e: unknown) => fail(e as Error));
@@ -222,6 +225,7 @@ export function prepareWasmThreads(env: NodeJS.ProcessEnv = process.env): void {
       return stock() as Promise<tf.KernelBackend>;
     }
   };
-  tf.removeBackend("wasm");
-  tf.registerBackend("wasm", factory, 2); // 2: tfjs-backend-wasm's own priority
+  if (replaceBackendFactory("wasm", () => factory, 2) === undefined) { // 2: tfjs-backend-wasm's own priority
+    info = { threads: 1, module: "stock", detail: "stock single-threaded wasm (the tfjs internals differ from the pinned version)" };
+  }
 }

@@ -9,20 +9,11 @@
  * (h·N+j) mod H). The wrapper below tiles such operands to the broadcast batch shape before calling the original
  * kernel, so every caller (ours, and users' own tf.matMul in notebooks) gets numpy/cpu semantics.
  *
- * This uses only tfjs-core's public kernel registry (getKernel / unregisterKernel / registerKernel) and the Tile and
- * Reshape kernels of the same backend.
+ * The replacement goes through `overrideKernels` (tfjsInternals.ts) and calls the Tile and Reshape kernels of the same
+ * backend; when either is missing it leaves the call to the stock kernel.
  */
 import * as tf from "@tensorflow/tfjs";
-
-type Info = tf.TensorInfo;
-interface KernelArgs {
-  inputs: Record<string, Info | undefined>;
-  backend: { disposeData(id: unknown): void };
-  attrs?: Record<string, unknown>;
-}
-type KernelFn = (args: KernelArgs) => Info | Info[];
-
-const installed = new Set<string>();
+import { disposeOutput, overriddenKernels, overrideKernels, type FastKernel, type Info, type KernelArgs, type StockKernel } from "./tfjsInternals";
 
 /** The batch shape both operands are tiled to, or undefined when the webgpu kernel already handles the pair. */
 export function batchBroadcastNeeded(aShape: readonly number[], bShape: readonly number[]): number[] | undefined {
@@ -37,13 +28,14 @@ export function batchBroadcastNeeded(aShape: readonly number[], bShape: readonly
   return pa.map((d, i) => Math.max(d, pb[i]!)); // (a mismatch other than 1 is left to the kernel's own error)
 }
 
-function expandBatch(x: Info, batch: number[], args: KernelArgs, made: Info[]): Info {
+function expandBatch(x: Info, batch: number[], args: KernelArgs, made: Info[]): Info | undefined {
   const own = x.shape.slice(0, -2);
   const inner = x.shape.slice(-2);
   const padded = [...new Array<number>(batch.length - own.length).fill(1), ...own];
   if (padded.every((d, i) => d === batch[i])) return x;
-  const reshape = tf.getKernel("Reshape", "webgpu")!.kernelFunc as unknown as KernelFn;
-  const tile = tf.getKernel("Tile", "webgpu")!.kernelFunc as unknown as KernelFn;
+  const reshape = tf.getKernel("Reshape", "webgpu")?.kernelFunc as unknown as StockKernel | undefined;
+  const tile = tf.getKernel("Tile", "webgpu")?.kernelFunc as unknown as StockKernel | undefined;
+  if (reshape === undefined || tile === undefined) return undefined;
   const r = reshape({ inputs: { x }, backend: args.backend, attrs: { shape: [...padded, ...inner] } }) as Info;
   made.push(r);
   const t = tile({ inputs: { x: r }, backend: args.backend, attrs: { reps: [...padded.map((d, i) => (d === batch[i] ? 1 : batch[i]!)), 1, 1] } }) as Info;
@@ -51,35 +43,33 @@ function expandBatch(x: Info, batch: number[], args: KernelArgs, made: Info[]): 
   return t;
 }
 
-function wrap(kernelName: string): void {
-  const original = tf.getKernel(kernelName, "webgpu");
-  if (!original || installed.has(kernelName)) return;
-  const inner = original.kernelFunc as unknown as KernelFn;
-  tf.unregisterKernel(kernelName, "webgpu");
-  tf.registerKernel({
-    ...original,
-    kernelFunc: ((args: KernelArgs) => {
-      const { a, b } = args.inputs;
-      const batch = a && b ? batchBroadcastNeeded(a.shape, b.shape) : undefined;
-      if (!a || !b || batch === undefined) return inner(args);
-      const made: Info[] = [];
-      try {
-        const inputs = { ...args.inputs, a: expandBatch(a, batch, args, made), b: expandBatch(b, batch, args, made) };
-        return inner({ ...args, inputs });
-      } finally {
-        for (const t of made) args.backend.disposeData(t.dataId);
-      }
-    }) as unknown as tf.KernelFunc,
-  });
-  installed.add(kernelName);
-}
+/** BatchMatMul with operands tiled to their broadcast batch shape first (declines when no tiling is needed). */
+const broadcastingMatMul: FastKernel = (args, stock) => {
+  const { a, b } = args.inputs;
+  const batch = a && b ? batchBroadcastNeeded(a.shape, b.shape) : undefined;
+  if (!a || !b || batch === undefined) return undefined;
+  const made: Info[] = [];
+  try {
+    const ea = expandBatch(a, batch, args, made);
+    const eb = expandBatch(b, batch, args, made);
+    if (ea === undefined || eb === undefined) return undefined;
+    return stock({ ...args, inputs: { ...args.inputs, a: ea, b: eb } });
+  } finally {
+    for (const t of made) disposeOutput(args.backend, t);
+  }
+};
+
+let installed = false;
 
 /** Installs the webgpu workarounds (idempotent). */
 export function installWebgpuKernels(): void {
-  wrap("BatchMatMul"); // (tf.fused.matMul reshapes to rank 3 in tfjs-core before its kernel: no batch broadcast there)
+  if (installed || tf.getKernel("BatchMatMul", "webgpu") === undefined) return;
+  // (tf.fused.matMul reshapes to rank 3 in tfjs-core before its kernel: no batch broadcast there)
+  overrideKernels("webgpu", { BatchMatMul: broadcastingMatMul });
+  installed = true;
 }
 
 /** Whether the broadcasting BatchMatMul wrapper is installed. */
 export function webgpuKernelsInstalled(): boolean {
-  return installed.has("BatchMatMul");
+  return overriddenKernels("webgpu").includes("BatchMatMul");
 }

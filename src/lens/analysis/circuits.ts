@@ -151,7 +151,7 @@ export async function allCompositionScores(model: HookedTransformer, mode: "Q" |
   const { nLayers: L, nHeads: H } = model.cfg;
   const gram = (x: tf.Tensor) => tf.matMul(x, x, true, false); // xᵀx over the dModel axis: [.., d, d]
   const rows: tf.Tensor[] = [];
-  const [W_Q, W_K, W_V, W_O] = [model.W_Q, model.W_K, model.W_V, model.W_O]; // [L, H, D, d] / [L, H, d, D]
+  const [W_Q, W_K, W_V, W_O] = [model.W_Q, model.W_K, model.W_V, model.W_O]; // [L, H, D, d] / [L, H, d, D]; the model's views
   try {
     const [gV, gOt, gQ, gK] = tf.tidy(() => [gram(W_V), tf.matMul(W_O, W_O, false, true), gram(W_Q), gram(W_K)]);
     // right head factors: inner [L, H, D, d] multiplied by left W_O; Gram of the far factor [L, H, d, d]
@@ -185,7 +185,7 @@ export async function allCompositionScores(model: HookedTransformer, mode: "Q" |
     tf.dispose([gV, gOt, gQ, gK, leftNorm2, rightNorm2]);
     return tf.stack(rows);
   } finally {
-    tf.dispose([W_Q, W_K, W_V, W_O, ...rows]);
+    tf.dispose(rows);
   }
 }
 

@@ -28,11 +28,14 @@ export class ModelWeights {
     return this.params.get(key);
   }
 
-  /** A tensor computed once from the weights and kept until `dispose` (safe to call inside `tf.tidy`). */
+  /**
+   * A tensor computed once from the weights and kept until `dispose` (safe to call inside `tf.tidy`); rebuilt if
+   * someone disposed it.
+   */
   derived(key: string, make: () => tf.Tensor): tf.Tensor {
     if (!this.cacheDerived) return make();
     let t = this.derivedCache.get(key);
-    if (t === undefined) {
+    if (t === undefined || t.isDisposed) {
       t = tf.keep(tf.tidy(make));
       this.derivedCache.set(key, t);
     }

@@ -8,7 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { forEachPytorchTensor } from "./pytorchBin";
-import { forEachSafetensor, type RawTensor } from "./safetensors";
+import { dtypeBytes, forEachSafetensor, type RawTensor } from "./safetensors";
 
 /** The Hugging Face hub cache folder, as Python's huggingface_hub computes it. */
 export function hfHubCache(env: NodeJS.ProcessEnv = process.env): string {
@@ -107,13 +107,22 @@ export async function weightFilesOf(folder: string): Promise<{ files: string[]; 
   return { files: [entry, ...shards], missing: shards.filter((f) => !existsSync(path.join(folder, f))) };
 }
 
+/** Total bytes of a folder's weight files (0 when it has none): what reading them costs, for progress. */
+export async function weightFileBytes(folder: string): Promise<number> {
+  const { files } = await weightFilesOf(folder);
+  let n = 0;
+  for (const f of files) if (!f.endsWith(".json") && existsSync(path.join(folder, f))) n += statSync(path.join(folder, f)).size;
+  return n;
+}
+
 /**
  * Reads a folder's weights (`model.safetensors`, the shards of `model.safetensors.index.json`, or `pytorch_model.bin`
  * and its shards) into float32 tfjs tensors, shard by shard and tensor by tensor: each tensor's JS copy is dropped as
  * soon as tfjs has it, so memory peaks near one copy of the checkpoint. Keys matching `skip` (buffers) are not read.
- * The caller owns the tensors; nothing is left allocated on error.
+ * The caller owns the tensors; nothing is left allocated on error. `onRead` is told each tensor's size in the file
+ * (for progress).
  */
-export async function readCheckpointTensors(folder: string, skip?: RegExp): Promise<Map<string, tf.Tensor>> {
+export async function readCheckpointTensors(folder: string, skip?: RegExp, onRead?: (fileBytes: number) => void): Promise<Map<string, tf.Tensor>> {
   const { files, missing } = await weightFilesOf(folder);
   if (files.length === 0) {
     throw new Error(
@@ -128,7 +137,10 @@ export async function readCheckpointTensors(folder: string, skip?: RegExp): Prom
   try {
     for (const shard of map ? files.slice(1) : files) {
       const wanted = (name: string) => (map === undefined || map[name] === shard) && !skip?.test(name);
-      const add = (name: string, t: RawTensor) => void out.set(name, tf.tensor(t.data, t.shape, "float32"));
+      const add = (name: string, t: RawTensor) => {
+        out.set(name, tf.tensor(t.data, t.shape, "float32"));
+        onRead?.(t.data.length * (dtypeBytes(t.dtype) ?? 4));
+      };
       const file = path.join(folder, shard);
       if (shard.endsWith(".bin")) await forEachPytorchTensor(file, add, wanted);
       else await forEachSafetensor(file, add, wanted);

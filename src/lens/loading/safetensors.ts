@@ -23,6 +23,11 @@ interface HeaderEntry {
 }
 
 const BYTES: Record<string, number> = { F32: 4, F16: 2, BF16: 2, F64: 8, I64: 8, I32: 4, BOOL: 1, U8: 1 };
+/** Bytes per element of a safetensors dtype ("F16" → 2); undefined for an unknown one. */
+export function dtypeBytes(dtype: string): number | undefined {
+  return Object.hasOwn(BYTES, dtype) ? BYTES[dtype] : undefined;
+}
+
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const MAX_HEADER = 100 * 1024 * 1024;
 
@@ -35,6 +40,16 @@ function halfToFloat(h: number): number {
   return sign * (1 + frac / 1024) * 2 ** (exp - 15);
 }
 
+/** Every float16 bit pattern's float32 value (256 KiB, built on first use): F16 decodes by table lookup. */
+let halfTable: Float32Array | undefined;
+function halfLookup(): Float32Array {
+  if (halfTable === undefined) {
+    halfTable = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) halfTable[h] = halfToFloat(h);
+  }
+  return halfTable;
+}
+
 /** Decodes `count` little-endian values of a safetensors dtype (F32, F16, BF16, F64, I64, I32, U8, BOOL) to float32. */
 export function decodeLittleEndian(dtype: string, bytes: Buffer, count: number): Float32Array {
   return decode(dtype, bytes, count);
@@ -45,13 +60,20 @@ function decode(dtype: string, bytes: Buffer, count: number): Float32Array {
   if (dtype === "F32" && aligned) return new Float32Array(bytes.buffer, bytes.byteOffset, count);
   const out = new Float32Array(count);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (dtype === "BF16" && aligned) {
+  if (dtype === "F16" && aligned) {
+    const src = new Uint16Array(bytes.buffer, bytes.byteOffset, count);
+    const table = halfLookup();
+    for (let i = 0; i < count; i++) out[i] = table[src[i]];
+  } else if (dtype === "BF16" && aligned) {
     const src = new Uint16Array(bytes.buffer, bytes.byteOffset, count);
     const u32 = new Uint32Array(out.buffer);
     for (let i = 0; i < count; i++) u32[i] = src[i] << 16;
   } else if (dtype === "F32") for (let i = 0; i < count; i++) out[i] = view.getFloat32(i * 4, true);
   else if (dtype === "F64") for (let i = 0; i < count; i++) out[i] = view.getFloat64(i * 8, true);
-  else if (dtype === "F16") for (let i = 0; i < count; i++) out[i] = halfToFloat(view.getUint16(i * 2, true));
+  else if (dtype === "F16") {
+    const table = halfLookup();
+    for (let i = 0; i < count; i++) out[i] = table[view.getUint16(i * 2, true)];
+  }
   else if (dtype === "BF16") {
     const u32 = new Uint32Array(out.buffer);
     for (let i = 0; i < count; i++) u32[i] = view.getUint16(i * 2, true) << 16;
@@ -99,6 +121,42 @@ export async function openWeightsFile(file: string): Promise<fsp.FileHandle> {
   }
 }
 
+/** Fills `buf` from `position`, in reads of at most 1 GiB (one read is limited to 2 GiB); a short file is an Error. */
+async function readFully(fh: fsp.FileHandle, buf: Buffer, position: number, file: string, name: string): Promise<void> {
+  for (let done = 0; done < buf.length; ) {
+    const { bytesRead } = await fh.read(buf, done, Math.min(buf.length - done, 2 ** 30), position + done);
+    if (bytesRead === 0) throw new Error(`${file}: short read for "${name}" (file truncated?)`);
+    done += bytesRead;
+  }
+}
+
+/** The tensors a safetensors file declares (name → dtype, shape), from its header alone: nothing else is read. */
+export async function safetensorsHeader(file: string): Promise<Map<string, { dtype: string; shape: number[] }>> {
+  const fh = await openWeightsFile(file);
+  try {
+    const { entries } = await readHeader(fh, file);
+    return new Map([...entries].map(([k, e]) => [k, { dtype: e.dtype, shape: e.shape }]));
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Reads and validates the header of an open file: its entries and where the data section starts. */
+async function readHeader(fh: fsp.FileHandle, file: string): Promise<{ entries: Map<string, HeaderEntry>; dataStart: number }> {
+  const size = (await fh.stat()).size;
+  if (size < 8) throw new Error(`${file}: ${size} bytes is too short to be a safetensors file (truncated download?)`);
+  const lenBuf = Buffer.alloc(8);
+  await fh.read(lenBuf, 0, 8, 0);
+  const headerLen = Number(lenBuf.readBigUInt64LE(0));
+  if (headerLen > MAX_HEADER || 8 + headerLen > size) {
+    throw new Error(`${file}: header length ${headerLen} does not fit in a ${size}-byte file; the file is truncated or not safetensors`);
+  }
+  const headerBuf = Buffer.alloc(headerLen);
+  await fh.read(headerBuf, 0, headerLen, 8);
+  const dataStart = 8 + headerLen;
+  return { entries: parseHeader(file, headerBuf.toString("utf8"), size - dataStart), dataStart };
+}
+
 /**
  * Reads a safetensors file tensor by tensor, calling `onTensor` for each (in file order) before reading the next, so
  * the caller can convert and drop each one; every floating tensor becomes float32. `only` selects names.
@@ -110,23 +168,13 @@ export async function forEachSafetensor(
 ): Promise<void> {
   const fh = await openWeightsFile(file);
   try {
-    const size = (await fh.stat()).size;
-    if (size < 8) throw new Error(`${file}: ${size} bytes is too short to be a safetensors file (truncated download?)`);
-    const lenBuf = Buffer.alloc(8);
-    await fh.read(lenBuf, 0, 8, 0);
-    const headerLen = Number(lenBuf.readBigUInt64LE(0));
-    if (headerLen > MAX_HEADER || 8 + headerLen > size) {
-      throw new Error(`${file}: header length ${headerLen} does not fit in a ${size}-byte file; the file is truncated or not safetensors`);
-    }
-    const headerBuf = Buffer.alloc(headerLen);
-    await fh.read(headerBuf, 0, headerLen, 8);
-    const dataStart = 8 + headerLen;
-    const entries = parseHeader(file, headerBuf.toString("utf8"), size - dataStart);
+    const { entries, dataStart } = await readHeader(fh, file);
     for (const [name, e] of [...entries].sort((a, b) => a[1].begin - b[1].begin)) {
       if (only && !only(name)) continue;
-      const buf = Buffer.alloc(e.end - e.begin);
-      const { bytesRead } = await fh.read(buf, 0, buf.length, dataStart + e.begin);
-      if (bytesRead !== buf.length) throw new Error(`${file}: short read for "${name}" (file truncated?)`);
+      // Its own, uninitialised ArrayBuffer (offset 0, so F32 is used in place and F16/BF16 decode from aligned views);
+      // it is dropped once decoded: a half-precision tensor costs its float32 size plus its file size, one at a time.
+      const buf = Buffer.allocUnsafeSlow(e.end - e.begin);
+      await readFully(fh, buf, dataStart + e.begin, file, name);
       const count = e.shape.reduce((a, b) => a * b, 1);
       await onTensor(name, { shape: e.shape, data: decode(e.dtype, buf, count), dtype: e.dtype });
     }

@@ -9,11 +9,19 @@ import { getActName } from "../hookNames";
 import type { HookedTransformer } from "../hookedTransformer";
 import type { FwdHooks, HookFn } from "../hookPoint";
 import type { ModelInput } from "../inputs";
-import { metricFromLayer, metricValue, progressReporter, residPrefixes, type PatchMetric, type ProgressOptions } from "./generic";
+import { checkCache, checkFunction, checkInput, checkModel, checkOptions } from "./checks";
+import { metricFromLayer, metricValue, progressReporter, residPrefixes, type PatchMetric, type PatchRunOptions } from "./generic";
 import type { HeadRef } from "./pathPatching";
 
 /** "zero", or "mean": the activation's mean over the batch dimension of `meanCache` (kept per position). */
 export type AblationMode = { readonly mode: "zero" } | { readonly mode: "mean"; readonly meanCache: ActivationCache };
+
+/** Checks an AblationMode argument. */
+function checkMode(fn: string, how: AblationMode): void {
+  checkOptions(fn, "how", how);
+  if (how.mode !== "zero" && how.mode !== "mean") throw new Error(`${fn}: how.mode must be "zero" or "mean", got ${JSON.stringify((how as { mode?: unknown }).mode)}`);
+  if (how.mode === "mean") checkCache(fn, "how.meanCache", how.meanCache);
+}
 
 /** The replacement value of `name` for `act` under `how` (built inside the forward's tidy). */
 function replacement(act: tf.Tensor, name: string, how: AblationMode): tf.Tensor {
@@ -32,6 +40,8 @@ function replacement(act: tf.Tensor, name: string, how: AblationMode): tf.Tensor
  * const loss = await model.runWithHooks(tokens, { returnType: "loss", fwdHooks: headAblationHooks([[1, 4], [1, 10]], { mode: "zero" }) });
  */
 export function headAblationHooks(heads: readonly HeadRef[], how: AblationMode): FwdHooks {
+  checkMode("headAblationHooks", how);
+  if (!Array.isArray(heads)) throw new Error(`headAblationHooks: heads must be a list of [layer, head] pairs`);
   const byLayer = new Map<number, number[]>();
   for (const [l, h] of heads) byLayer.set(l, [...(byLayer.get(l) ?? []), h]);
   return [...byLayer].map(([l, hs]) => {
@@ -55,6 +65,8 @@ export function headAblationHooks(heads: readonly HeadRef[], how: AblationMode):
  * const logits = await model.runWithHooks(tokens, { fwdHooks: activationAblationHooks(["blocks.0.hook_mlp_out"], { mode: "zero" }) });
  */
 export function activationAblationHooks(names: readonly string[], how: AblationMode): FwdHooks {
+  checkMode("activationAblationHooks", how);
+  if (!Array.isArray(names) || names.some((n) => typeof n !== "string")) throw new Error(`activationAblationHooks: names must be a list of hook names such as "blocks.0.hook_mlp_out"`);
   return names.map((name) => [name, (act: tf.Tensor) => replacement(act, name, how)] as const);
 }
 
@@ -70,23 +82,28 @@ export async function getAblationScores(
   input: ModelInput,
   metric: PatchMetric,
   how: AblationMode,
-  opts: ProgressOptions = {},
+  opts: PatchRunOptions = {},
 ): Promise<tf.Tensor> {
+  const fn = "getAblationScores";
+  checkModel(fn, model);
+  checkInput(fn, "input", input);
+  checkFunction(fn, "metric", metric, "logits → number or scalar tensor");
+  checkMode(fn, how);
   const { nLayers, nHeads } = model.cfg;
-  const clean = await model.forward(input);
+  const clean = await model.forward(input, { attentionMask: opts.attentionMask });
   let baseline: number;
   try {
     baseline = await metricValue(metric, clean);
   } finally {
     clean.dispose();
   }
-  const prefixes = await residPrefixes(model, input, nLayers - 1);
+  const prefixes = await residPrefixes(model, input, nLayers - 1, opts);
   const values = new Float32Array(nLayers * nHeads);
   const progress = progressReporter(nLayers * nHeads, `ablation (${how.mode})`, opts);
   try {
     for (let l = 0; l < nLayers; l++) {
       for (let h = 0; h < nHeads; h++) {
-        values[l * nHeads + h] = (await metricFromLayer(model, prefixes[l], l, headAblationHooks([[l, h]], how), metric)) - baseline;
+        values[l * nHeads + h] = (await metricFromLayer(model, prefixes[l], l, headAblationHooks([[l, h]], how), metric, opts)) - baseline;
         progress.tick();
       }
     }

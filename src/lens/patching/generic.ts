@@ -10,6 +10,7 @@ import { getActName } from "../hookNames";
 import type { HookedTransformer } from "../hookedTransformer";
 import type { FwdHooks } from "../hookPoint";
 import type { ModelInput } from "../inputs";
+import { checkCache, checkFunction, checkInput, checkModel, checkOptions } from "./checks";
 
 /** A patching metric: logits `[batch, pos, dVocab]` → a number (or a scalar tensor, which is read and disposed). */
 export type PatchMetric = (logits: tf.Tensor) => number | tf.Tensor | Promise<number | tf.Tensor>;
@@ -31,7 +32,17 @@ export interface ProgressOptions {
   readonly onProgress?: (done: number, total: number) => void;
 }
 
-export interface GenericPatchOptions extends ProgressOptions {
+/** Options every patching sweep takes: progress, and the attention mask of a padded base input. */
+export interface PatchRunOptions extends ProgressOptions {
+  /**
+   * `[batch, pos]`, 1 for real tokens and 0 for padding, of the input every run starts from (the corrupted tokens;
+   * path patching's `origTokens`). Each run, including those restarted at a layer, uses it; the clean cache must have
+   * been recorded with the same padding (`runWithCache(clean, { attentionMask })`).
+   */
+  readonly attentionMask?: tf.Tensor | readonly (readonly number[])[];
+}
+
+export interface GenericPatchOptions extends PatchRunOptions {
   /** The activation to patch, as a TransformerLens short name: "resid_pre", "z", "q", "pattern", "attn_out", … */
   readonly activationName: string;
   /** The sweep's axes; the first must be "layer". The output has one dimension per axis. */
@@ -86,15 +97,19 @@ export async function metricTensor(metric: PatchMetric & DeviceMetric, logits: t
   return out;
 }
 
-/** Runs the model from `prefix` (the residual entering `layer`) with `fwdHooks` and returns the metric; frees the logits. */
+/**
+ * Runs the model from `prefix` (the residual entering `layer`) with `fwdHooks` (and the sweep's attention mask) and
+ * returns the metric; frees the logits.
+ */
 export async function metricFromLayer(
   model: HookedTransformer,
   prefix: tf.Tensor,
   layer: number,
   fwdHooks: FwdHooks,
   metric: PatchMetric,
+  opts: PatchRunOptions = {},
 ): Promise<number> {
-  const logits = await model.runWithHooks(prefix, { startAtLayer: layer, fwdHooks });
+  const logits = await model.runWithHooks(prefix, { startAtLayer: layer, fwdHooks, attentionMask: opts.attentionMask });
   try {
     return await metricValue(metric, logits);
   } finally {
@@ -162,13 +177,13 @@ function grid(sizes: readonly number[]): number[][] {
 
 /**
  * The corrupted residual stream entering each layer `0..maxLayer` (one run, no unembedding). Caller disposes.
- * Runs are restarted from these with `startAtLayer`.
+ * Runs are restarted from these with `startAtLayer` (and the same `attentionMask`).
  * @example const prefixes = await residPrefixes(model, tokens, 11); // 12 tensors [batch, pos, dModel]
  */
-export async function residPrefixes(model: HookedTransformer, input: ModelInput, maxLayer: number): Promise<tf.Tensor[]> {
+export async function residPrefixes(model: HookedTransformer, input: ModelInput, maxLayer: number, opts: PatchRunOptions = {}): Promise<tf.Tensor[]> {
   const stop = Math.min(maxLayer + 1, model.cfg.nLayers);
   const names = Array.from({ length: stop }, (_, l) => `blocks.${l}.hook_resid_pre`);
-  const [out, cache] = await model.runWithCache(input, { namesFilter: names, stopAtLayer: stop });
+  const [out, cache] = await model.runWithCache(input, { namesFilter: names, stopAtLayer: stop, attentionMask: opts.attentionMask });
   const prefixes = names.map((n) => tf.keep(cache.get(n).clone()));
   out.dispose();
   cache.dispose();
@@ -193,12 +208,20 @@ export async function genericActivationPatch(
   metric: PatchMetric,
   opts: GenericPatchOptions,
 ): Promise<tf.Tensor> {
+  const fn = `genericActivationPatch(${typeof opts?.activationName === "string" ? opts.activationName : "?"})`;
+  checkModel(fn, model);
+  checkInput(fn, "corruptedTokens", corruptedTokens);
+  checkCache(fn, "cleanCache", cleanCache);
+  checkFunction(fn, "metric", metric, "logits → number or scalar tensor");
+  checkOptions(fn, "opts", opts);
+  if (typeof opts.activationName !== "string") throw new Error(`${fn}: opts.activationName must be a short hook name such as "resid_pre" or "z"`);
+  if (!Array.isArray(opts.axes) || opts.axes.length === 0) throw new Error(`${fn}: opts.axes must be a list of axes starting with "layer", e.g. ["layer", "pos"]`);
+  checkFunction(fn, "opts.setter", opts.setter, "(corrupted, index, clean) → patched activation");
   if (opts.axes[0] !== "layer") throw new Error(`the first patching axis must be "layer", got [${opts.axes.join(", ")}]`);
   const { nLayers, nHeads } = model.cfg;
-  if (!cleanCache.hasBatchDim) throw new Error("activation patching needs a clean cache with its batch dimension (do not use removeBatchDim)");
   const maxLayer = opts.indices ? Math.max(0, ...opts.indices.map((r) => r[0] ?? 0)) : nLayers - 1;
   if (!(Number.isInteger(maxLayer) && maxLayer < nLayers)) throw new Error(`patch indices name layer ${maxLayer}, but the model has ${nLayers} layers`);
-  const prefixes = await residPrefixes(model, corruptedTokens, maxLayer);
+  const prefixes = await residPrefixes(model, corruptedTokens, maxLayer, opts);
   const seqLen = prefixes[0]!.shape[1] as number; // TransformerLens: the corrupted tokens' length
   const sizeOf = (a: AxisName) => (a === "layer" ? nLayers : a === "head" ? nHeads : seqLen);
   const sizes: number[] = opts.axes.map(sizeOf);
@@ -228,7 +251,7 @@ export async function genericActivationPatch(
         }
         return opts.setter(act, rest, clean);
       };
-      const logits = await model.runWithHooks(prefixes[layer] as tf.Tensor, { startAtLayer: layer, fwdHooks: [[name, hook]] });
+      const logits = await model.runWithHooks(prefixes[layer] as tf.Tensor, { startAtLayer: layer, fwdHooks: [[name, hook]], attentionMask: opts.attentionMask });
       try {
         values.push(await metricTensor(metric, logits));
       } finally {

@@ -1,7 +1,7 @@
 /** Activation patching, path patching, ablation and patching metrics (TransformerLens `patching` + ARENA helpers). */
 export {
   genericActivationPatch, indexMask, metricValue, patchAt, progressReporter,
-  type AxisName, type GenericPatchOptions, type PatchMetric, type PatchSetter, type ProgressOptions,
+  type AxisName, type GenericPatchOptions, type PatchMetric, type PatchRunOptions, type PatchSetter, type ProgressOptions,
 } from "./generic";
 export * from "./patchers";
 export { logitDiff, normalizedMetric, type AnswerTokens, type LogitDiffOptions } from "./metrics";

@@ -4,6 +4,7 @@
  * changes nothing.
  */
 import * as tf from "@tensorflow/tfjs";
+import { checkFunction, checkOptions } from "./checks";
 import { metricValue, type DeviceMetric, type PatchMetric } from "./generic";
 
 /** `[batch, 2]` (correct, incorrect) token ids, as arrays or an int tensor. */
@@ -24,6 +25,8 @@ export interface LogitDiffOptions {
  * const diff = logitDiff(logits, [[maryId, johnId], [johnId, maryId]]); // scalar tensor
  */
 export function logitDiff(logits: tf.Tensor, answerTokens: AnswerTokens, opts: LogitDiffOptions = {}): tf.Tensor {
+  if (!(logits instanceof tf.Tensor)) throw new Error(`logitDiff: logits must be a tensor [batch, pos, dVocab], got ${typeof logits}`);
+  if (!(answerTokens instanceof tf.Tensor) && !Array.isArray(answerTokens)) throw new Error("logitDiff: answerTokens must be [batch, 2] (correct, incorrect) ids, as arrays or an int tensor");
   const [batch, seq, vocab] = logits.shape;
   if (logits.rank !== 3) throw new Error(`logitDiff needs logits [batch, pos, dVocab], got [${logits.shape}]`);
   const pos = opts.pos ?? -1;
@@ -57,6 +60,11 @@ export function logitDiff(logits: tf.Tensor, answerTokens: AnswerTokens, opts: L
  * await metric(cleanLogits); // 1
  */
 export function normalizedMetric(metric: PatchMetric, baseline: { clean: number; corrupted: number }): ((logits: tf.Tensor) => Promise<number>) & DeviceMetric {
+  checkFunction("normalizedMetric", "metric", metric, "logits → number or scalar tensor");
+  checkOptions("normalizedMetric", "baseline", baseline);
+  for (const k of ["clean", "corrupted"] as const) {
+    if (typeof baseline[k] !== "number" || !Number.isFinite(baseline[k])) throw new Error(`normalizedMetric: baseline.${k} must be a finite number (the metric on the unpatched ${k} run), got ${baseline[k]}`);
+  }
   const span = baseline.clean - baseline.corrupted;
   if (!(Math.abs(span) > 0)) throw new Error(`normalizedMetric: clean (${baseline.clean}) and corrupted (${baseline.corrupted}) must differ, or every patch divides by zero`);
   const read = async (logits: tf.Tensor) => ((await metricValue(metric, logits)) - baseline.corrupted) / span;

@@ -3,10 +3,12 @@
  * are packed into `contextSize` sequences (BOS at position 0 and between documents when `prependBos`), run with
  * `stopAtLayer` = hook layer + 1, BOS / excluded-token positions dropped, and served through a seeded mixing buffer
  * (new chunk + leftovers shuffled, half served, half kept). Only the buffer is held; the dataset cycles when exhausted.
+ * Documents come as in-memory `texts` / `tokens` lists or as a `dataset` stream (a HubDataset from `getDataset`).
  */
 import * as tf from "@tensorflow/tfjs";
 import type { HookedTransformer } from "../hookedTransformer";
 import { mulberry32, type ActivationSource } from "./source";
+import { documentTokens, packSequences, type DocumentSource } from "../datasets/documents";
 
 /**
  * The activation at `hookName` for int32 tokens `[batch, pos]` (run as given, no BOS added), running the model only
@@ -27,8 +29,14 @@ export interface ActivationStoreOptions {
   readonly contextSize?: number;
   /** Documents as text (tokenized with the model's tokenizer) … */
   readonly texts?: readonly string[];
-  /** … or as token ids. */
+  /** … or as token ids … */
   readonly tokens?: readonly (readonly number[])[];
+  /**
+   * … or streamed: a `HubDataset` (`getDataset("pile-10k")`), or any (async) iterable of texts or token arrays.
+   * Packed as SAELens does (`packSequences`); a re-iterable source (a HubDataset) restarts when exhausted, as
+   * SAELens's store does (`datasetEpochs` counts the restarts).
+   */
+  readonly dataset?: DocumentSource;
   /** Sequences per model call (default 8). */
   readonly storeBatchSizePrompts?: number;
   /** Rows the mixing buffer refills to (default 4 × 4096). */
@@ -51,10 +59,13 @@ export class ActivationStore implements ActivationSource {
   private readonly rand: () => number;
   private readonly bos: number | undefined;
   private readonly exclude: Set<number>;
+  private packer: AsyncGenerator<number[]> | undefined;
+  /** How many times a streamed `dataset` ran out and was started again. */
+  datasetEpochs = 0;
 
   constructor(private readonly model: HookedTransformer, private readonly opts: ActivationStoreOptions) {
-    const nDocs = opts.texts?.length ?? opts.tokens?.length ?? 0;
-    if (nDocs === 0) throw new Error("ActivationStore: pass a non-empty `texts` or `tokens` list");
+    const nDocs = opts.texts?.length ?? opts.tokens?.length ?? (opts.dataset !== undefined ? Infinity : 0);
+    if (nDocs === 0) throw new Error("ActivationStore: pass a non-empty `texts` or `tokens` list, or a `dataset` stream");
     if (!model.hookNames().includes(opts.hookName)) throw new Error(`ActivationStore: the model has no hook "${opts.hookName}" (see model.hookNames())`);
     this.hookName = opts.hookName;
     this.contextSize = opts.contextSize ?? 128;
@@ -91,9 +102,25 @@ export class ActivationStore implements ActivationSource {
     return this.bos !== undefined ? [this.bos, ...seq] : seq;
   }
 
+  /** The next packed sequence of a streamed `dataset`, restarting it once when it runs out. */
+  private async nextStreamed(): Promise<number[]> {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      this.packer ??= packSequences(documentTokens(this.opts.dataset!, this.model.tokenizer), this.contextSize, this.bos);
+      const r = await this.packer.next();
+      if (!r.done) return r.value;
+      this.packer = undefined;
+      if (attempt === 0) this.datasetEpochs++;
+    }
+    throw new Error(
+      `ActivationStore: the dataset yields no sequence of ${this.contextSize} tokens (it ran out ${this.datasetEpochs} time(s)): give it more text, ` +
+        "or pass a source that can start again (the HubDataset itself rather than a one-shot iterator such as ds.texts())",
+    );
+  }
+
   /** Activations `[rows, d]` of one model call, excluded positions dropped. */
   async nextChunk(): Promise<tf.Tensor2D> {
-    const seqs = Array.from({ length: this.opts.storeBatchSizePrompts ?? 8 }, () => this.nextSequence());
+    const seqs: number[][] = [];
+    for (let i = 0; i < (this.opts.storeBatchSizePrompts ?? 8); i++) seqs.push(this.opts.texts || this.opts.tokens ? this.nextSequence() : await this.nextStreamed());
     const keep: number[] = [];
     seqs.flat().forEach((t, i) => { if (!this.exclude.has(t)) keep.push(i); });
     const input = tf.tensor2d(seqs.flat(), [seqs.length, this.contextSize], "int32");

@@ -104,7 +104,7 @@ export function dashboardHtml(model: HookedTransformer, s: FeatureStats, title?:
 /**
  * One latent's dashboard as an HtmlView (show it with `show()`, save it with `saveHtml()`): density, histogram of
  * non-zero activations, top/bottom logit weights W_dec[i] · W_U, and the top-activating contexts with per-token
- * activation colouring (max token outlined). Runs `featureStats` on `opts.tokens`.
+ * activation colouring (max token outlined). Runs `featureStats` on `opts.tokens` or on a packed `opts.dataset` stream.
  * @example
  * show(await featureDashboard(model, sae, 123, { tokens, topK: 10, window: 8 }));
  */

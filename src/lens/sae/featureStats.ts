@@ -9,12 +9,24 @@
 import * as tf from "@tensorflow/tfjs";
 import type { HookedTransformer } from "../hookedTransformer";
 import { hookActivation } from "./activationStore";
+import { packedSequences, type DocumentSource } from "../datasets/documents";
 import type { SparseAutoencoder } from "./sae";
 
 /** Options of `featureStats` (and of `featureDashboard`). */
 export interface FeatureStatsOptions {
-  /** Token ids `[nSeq, seqLen]` (rectangular), run as given (no BOS is added). */
-  readonly tokens: number[][] | tf.Tensor2D;
+  /** Token ids `[nSeq, seqLen]` (rectangular), run as given (no BOS is added) … */
+  readonly tokens?: number[][] | tf.Tensor2D;
+  /**
+   * … or a stream of documents (a `HubDataset`, or an iterable of texts or token arrays), packed into `nSequences`
+   * sequences of `contextSize` tokens as `ActivationStore` packs them (SAELens's `context_size`, `prepend_bos`).
+   */
+  readonly dataset?: DocumentSource;
+  /** Tokens per packed sequence of `dataset` (default 128, SAELens's default `context_size`). */
+  readonly contextSize?: number;
+  /** BOS first in each packed sequence and between documents (default the model's defaultPrependBos). */
+  readonly prependBos?: boolean;
+  /** Packed sequences taken from `dataset` (default 256). */
+  readonly nSequences?: number;
   /** Hook the SAE reads (default: the SAE's own `cfg.hookName`). */
   readonly hookName?: string;
   /** Top-activating contexts kept per latent (default 10). */
@@ -27,7 +39,7 @@ export interface FeatureStatsOptions {
   readonly bins?: number;
   /** Sequences per model call (default: as many as keep batch·seqLen·d_sae under 2^24 floats, at least 1). */
   readonly batchSize?: number;
-  /** Token ids whose positions are not counted (top-k, histogram, density), e.g. [BOS]; default none. */
+  /** Token ids whose positions are not counted (top-k, histogram, density), e.g. [BOS]; default none ([BOS] for a prepended-BOS `dataset`). */
   readonly excludeTokenIds?: readonly number[];
 }
 
@@ -110,13 +122,24 @@ export async function featureStats(model: HookedTransformer, sae: SparseAutoenco
   for (const f of features) {
     if (!Number.isInteger(f) || f < 0 || f >= sae.cfg.dSae) throw new Error(`featureStats: feature ${f} is out of range; the SAE has d_sae = ${sae.cfg.dSae} latents (0 … ${sae.cfg.dSae - 1})`);
   }
-  const rows: number[][] = opts.tokens instanceof tf.Tensor ? ((await opts.tokens.array()) as number[][]) : opts.tokens;
+  let defaultExclude: number[] = [];
+  let rows: number[][];
+  if (opts.tokens !== undefined) {
+    rows = opts.tokens instanceof tf.Tensor ? ((await opts.tokens.array()) as number[][]) : opts.tokens;
+  } else if (opts.dataset !== undefined) {
+    const bos = (opts.prependBos ?? model.cfg.defaultPrependBos) ? (model.tokenizer?.bosTokenId ?? 0) : undefined;
+    rows = await packedSequences(opts.dataset, model.tokenizer, { contextSize: opts.contextSize ?? 128, bos, n: opts.nSequences ?? 256 });
+    if (rows.length === 0) throw new Error(`featureStats: the dataset gave no sequence of ${opts.contextSize ?? 128} tokens; pass more text or a smaller contextSize`);
+    if (bos !== undefined) defaultExclude = [bos];
+  } else {
+    throw new Error("featureStats: pass opts.tokens (token ids [nSeq, seqLen]) or opts.dataset (a HubDataset or an iterable of texts)");
+  }
   const nSeq = rows.length, P = rows[0]?.length ?? 0;
   if (nSeq === 0 || P === 0) throw new Error("featureStats: opts.tokens is empty; pass token ids [nSeq, seqLen]");
   if (rows.some((r) => r.length !== P)) throw new Error(`featureStats: opts.tokens rows have different lengths; pass a rectangular [nSeq, ${P}] array (pad or truncate)`);
   const topK = opts.topK ?? 10, win = opts.window ?? 8, bins = opts.bins ?? 40, nF = features.length;
   const bs = Math.max(1, Math.min(nSeq, opts.batchSize ?? Math.floor(2 ** 24 / (P * sae.cfg.dSae))));
-  const exclude = new Set(opts.excludeTokenIds ?? []);
+  const exclude = new Set(opts.excludeTokenIds ?? defaultExclude);
   const top: FeatureContext[][] = features.map(() => []);
   const nonzero: number[][] = features.map(() => []);
   let nTokens = 0;

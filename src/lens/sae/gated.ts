@@ -46,6 +46,7 @@ export const gatedSae: SaeArchitecture = {
     b_mag: p.b_mag!.mul(n),
     W_dec: p.W_dec!.div(n.expandDims(1)),
   }),
+  savedShapes: (cfg) => ({ W_enc: [cfg.dIn, cfg.dSae], W_dec: [cfg.dSae, cfg.dIn], b_gate: [cfg.dSae], r_mag: [cfg.dSae], b_mag: [cfg.dSae], b_dec: [cfg.dIn] }),
   toSaved: (p) => ({ ...p }),
   fromSaved: (s) => pick(s, ["W_enc", "W_dec", "b_gate", "r_mag", "b_mag", "b_dec"], "gated"),
 };

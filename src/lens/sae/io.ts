@@ -44,14 +44,21 @@ export async function loadSae(folder: string): Promise<{ cfg: SaeConfig; tensors
   const saved: Record<string, tf.Tensor> = {};
   for (const [k, v] of raw) saved[k] = tf.tensor(v.data, v.shape, "float32");
   try {
-    const expect: Record<string, number[]> = { W_enc: [cfg.dIn, cfg.dSae], W_dec: [cfg.dSae, cfg.dIn], b_dec: [cfg.dIn] };
+    const arch = getSaeArchitecture(cfg.architecture);
+    const expect = arch.savedShapes(cfg);
+    // As the model loader does: every tensor in the file is used, or the load fails (no weight is dropped silently).
+    const unknown = Object.keys(saved).filter((k) => !(k in expect) && k !== "scaling_factor");
+    if (unknown.length > 0) {
+      throw new Error(`SparseAutoencoder.load: ${weightsFile} holds ${unknown.join(", ")}, which a "${cfg.architecture}" SAE does not use (it has ${Object.keys(expect).join(", ")}); check cfg.json's architecture — lens refuses the file rather than drop weights`);
+    }
     for (const [k, shape] of Object.entries(expect)) {
       const t = saved[k];
-      if (t && t.shape.join() !== shape.join()) throw new Error(`SparseAutoencoder.load: ${k} has shape [${t.shape}] but cfg.json says [${shape}]; the files do not match`);
+      if (!t) throw new Error(`SparseAutoencoder.load: ${weightsFile} has no "${k}" (a "${cfg.architecture}" SAE needs ${Object.keys(expect).join(", ")}); check cfg.json's architecture`);
+      if (t.shape.join() !== shape.join()) throw new Error(`SparseAutoencoder.load: ${k} has shape [${t.shape}] but cfg.json (d_in ${cfg.dIn}, d_sae ${cfg.dSae}) says [${shape}]; the files do not match`);
     }
     const sf = saved.scaling_factor;
     if (sf && (await sf.data()).some((v) => v !== 1)) throw new Error(`SparseAutoencoder.load: a non-trivial scaling_factor (finetuning) is not supported`);
-    return { cfg, tensors: getSaeArchitecture(cfg.architecture).fromSaved(saved, cfg) };
+    return { cfg, tensors: arch.fromSaved(saved, cfg) };
   } finally {
     tf.dispose(Object.values(saved));
   }

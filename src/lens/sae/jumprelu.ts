@@ -38,6 +38,7 @@ export const jumpreluSae: SaeArchitecture = {
     W_dec: p.W_dec!.div(n.expandDims(1)),
     log_threshold: p.log_threshold!.add(n.log()),
   }),
+  savedShapes: (cfg) => ({ W_enc: [cfg.dIn, cfg.dSae], W_dec: [cfg.dSae, cfg.dIn], b_enc: [cfg.dSae], b_dec: [cfg.dIn], threshold: [cfg.dSae] }),
   toSaved: (p) => {
     const { log_threshold, ...rest } = p;
     return { ...rest, threshold: log_threshold!.exp() };

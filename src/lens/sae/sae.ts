@@ -34,9 +34,9 @@ export class SparseAutoencoder {
   constructor(opts: SparseAutoencoderOptions, initial?: Record<string, tf.Tensor>) {
     const { seed, ...cfg } = opts;
     if (!(cfg.dIn > 0 && cfg.dSae > 0)) throw new Error(`SparseAutoencoder: dIn and dSae must be positive, got ${cfg.dIn}, ${cfg.dSae}`);
-    if (cfg.architecture === "topk" && !(cfg.k !== undefined && cfg.k > 0)) throw new Error(`SparseAutoencoder: architecture "topk" needs k > 0 (e.g. k: 32)`);
     this.cfg = { applyBDecToInput: true, normalizeActivations: "none", ...cfg };
     this.arch = getSaeArchitecture(cfg.architecture);
+    this.arch.validate?.(this.cfg);
     let init = initial;
     if (!init) {
       const { W_enc, W_dec } = v6Init(cfg.dIn, cfg.dSae, seed ?? 0);
@@ -47,6 +47,43 @@ export class SparseAutoencoder {
       this.params[k] = tf.variable(v, true, undefined, "float32");
       v.dispose();
     }
+  }
+
+  /** The parameter `name`, or an Error naming the ones this architecture has (Python's AttributeError). */
+  private attr(name: string): tf.Variable {
+    const v = this.params[name];
+    if (v === undefined) throw new Error(`a "${this.cfg.architecture}" SAE has no ${name}; it has ${Object.keys(this.params).join(", ")}`);
+    return v;
+  }
+
+  /** SAELens attributes: the SAE's own tensors (do not dispose them). `[d_in, d_sae]`. */
+  get W_enc(): tf.Variable { return this.attr("W_enc"); }
+  /** `[d_sae, d_in]`: row i is latent i's direction. */
+  get W_dec(): tf.Variable { return this.attr("W_dec"); }
+  /** `[d_sae]` (not in Gated SAEs, which have `b_gate` and `b_mag`). */
+  get b_enc(): tf.Variable { return this.attr("b_enc"); }
+  /** `[d_in]`. */
+  get b_dec(): tf.Variable { return this.attr("b_dec"); }
+  /** Gated: `[d_sae]` gate bias, magnitude scale (log) and magnitude bias. */
+  get b_gate(): tf.Variable { return this.attr("b_gate"); }
+  get r_mag(): tf.Variable { return this.attr("r_mag"); }
+  get b_mag(): tf.Variable { return this.attr("b_mag"); }
+  /** JumpReLU: the trained `log_threshold` `[d_sae]`. */
+  get log_threshold(): tf.Variable { return this.attr("log_threshold"); }
+
+  private thresholdView?: { of: object; t: tf.Tensor };
+  /**
+   * JumpReLU: θ = exp(log_threshold) `[d_sae]`, as SAELens exposes it. A view owned by the SAE: repeated reads return
+   * the same tensor (no allocation), rebuilt after `log_threshold` changes (training); do not dispose it.
+   */
+  get threshold(): tf.Tensor {
+    const lt = this.attr("log_threshold") as tf.Variable & { dataId: object };
+    const v = this.thresholdView;
+    if (v && v.of === lt.dataId && !v.t.isDisposed) return v.t;
+    v?.t.dispose();
+    const t = tf.tidy(() => lt.exp());
+    this.thresholdView = { of: lt.dataId, t: tf.keep(t) };
+    return t;
   }
 
   /** x̃ = x − b_dec (when applyBDecToInput). */
@@ -93,11 +130,10 @@ export class SparseAutoencoder {
     return this.arch.trainForward(this.params, x, this.processInput(x), this.cfg, ctx);
   }
 
-  /** Scales decoder rows to unit norm and compensates in the encoder (reconstructions unchanged; TopK needs rescaleActsByDecoderNorm). */
+  /** Scales decoder rows to unit norm and compensates in the encoder (reconstructions unchanged); the architecture may refuse. */
   foldWDecNorm(): void {
-    if (this.cfg.architecture === "topk" && !this.cfg.rescaleActsByDecoderNorm) {
-      throw new Error("foldWDecNorm: a TopK SAE without rescaleActsByDecoderNorm ranks raw pre-activations, so folding would change which latents win; set rescaleActsByDecoderNorm: true (as SAELens training does) before folding");
-    }
+    const refusal = this.arch.foldWDecNormRefusal?.(this.cfg);
+    if (refusal !== undefined) throw new Error(`foldWDecNorm: ${refusal}`);
     tf.tidy(() => {
       const n = rowNorms(this.params.W_dec!);
       for (const [k, v] of Object.entries(this.arch.fold(this.params, n))) this.params[k]!.assign(v);
@@ -138,6 +174,7 @@ export class SparseAutoencoder {
 
   /** Frees the parameters. */
   dispose(): void {
+    this.thresholdView?.t.dispose();
     for (const v of Object.values(this.params)) v.dispose();
   }
 }

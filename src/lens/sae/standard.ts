@@ -17,6 +17,7 @@ export const standardSae: SaeArchitecture = {
     return { f, xHat: this.decode(p, f, cfg), aux: { l1_loss: l1 } };
   },
   fold: (p, n) => ({ W_enc: p.W_enc!.mul(n), b_enc: p.b_enc!.mul(n), W_dec: p.W_dec!.div(n.expandDims(1)) }),
+  savedShapes: (cfg) => ({ W_enc: [cfg.dIn, cfg.dSae], W_dec: [cfg.dSae, cfg.dIn], b_enc: [cfg.dSae], b_dec: [cfg.dIn] }),
   toSaved: (p) => ({ ...p }),
   fromSaved: (s) => pick(s, ["W_enc", "W_dec", "b_enc", "b_dec"], "standard"),
 };

@@ -5,7 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { rowNorms, stopGradient, topkRelu } from "./ops";
-import { encodeViaActivation, pick, type SaeArchitecture, type SaeParams } from "./types";
+import { cfgInt, encodeViaActivation, pick, type SaeArchitecture, type SaeParams } from "./types";
 import type { SaeConfig } from "./config";
 
 function preActs(p: SaeParams, xt: tf.Tensor2D, cfg: SaeConfig): tf.Tensor2D {
@@ -21,6 +21,20 @@ function decodeNoBias(p: SaeParams, f: tf.Tensor2D, cfg: SaeConfig): tf.Tensor2D
 /** The "topk" architecture. */
 export const topkSae: SaeArchitecture = {
   name: "topk",
+  legacyActivationFn: "topk",
+  usesDeadMask: true,
+  parseConfig: (raw) => {
+    const kwargs = (raw.activation_fn_kwargs ?? {}) as Record<string, unknown>; // pre-6.0: activation_fn_kwargs.k
+    return { k: cfgInt(raw.k ?? kwargs.k ?? 100, "k"), rescaleActsByDecoderNorm: Boolean(raw.rescale_acts_by_decoder_norm ?? false) };
+  },
+  configToJson: (cfg) => ({ k: cfg.k ?? 100, rescale_acts_by_decoder_norm: cfg.rescaleActsByDecoderNorm ?? false }),
+  validate: (cfg) => {
+    if (!(typeof cfg.k === "number" && Number.isInteger(cfg.k) && cfg.k > 0)) throw new Error(`SparseAutoencoder: architecture "topk" needs k > 0 (e.g. k: 32), got ${JSON.stringify(cfg.k)}`);
+  },
+  foldWDecNormRefusal: (cfg) =>
+    cfg.rescaleActsByDecoderNorm
+      ? undefined
+      : "a TopK SAE without rescaleActsByDecoderNorm ranks raw pre-activations, so folding would change which latents win; set rescaleActsByDecoderNorm: true (as SAELens training does) before folding",
   init: (cfg, W_enc, W_dec) => ({ W_enc, W_dec, b_enc: tf.zeros([cfg.dSae]), b_dec: tf.zeros([cfg.dIn]) }),
   preActivations: (p, xt, cfg) => preActs(p, xt, cfg),
   activate: (_p, pre, _xt, cfg) => topkRelu(pre, Math.min(cfg.k ?? 100, cfg.dSae)),
@@ -46,6 +60,7 @@ export const topkSae: SaeArchitecture = {
     return { f, xHat, aux };
   },
   fold: (p, n) => ({ W_enc: p.W_enc!.mul(n), b_enc: p.b_enc!.mul(n), W_dec: p.W_dec!.div(n.expandDims(1)) }),
+  savedShapes: (cfg) => ({ W_enc: [cfg.dIn, cfg.dSae], W_dec: [cfg.dSae, cfg.dIn], b_enc: [cfg.dSae], b_dec: [cfg.dIn] }),
   toSaved: (p) => ({ ...p }),
   fromSaved: (s) => pick(s, ["W_enc", "W_dec", "b_enc", "b_dec"], "topk"),
 };

@@ -99,7 +99,7 @@ export async function trainSae(sae: SparseAutoencoder, data: tf.Tensor2D | Activ
   let nDead = 0, resampled = 0;
   const history: SaeTrainProgress[] = [];
   const t0 = performance.now();
-  const needDead = sae.cfg.architecture === "topk";
+  const needDead = sae.arch.usesDeadMask === true;
   const rs = opts.resample;
   const scale = sae.cfg.normalizeActivations === "expected_average_only_in" ? await estimateNormScalingFactor(src, bs, opts.normEstimateBatches ?? 10) : undefined;
   if (sae.cfg.normalizeActivations !== undefined && sae.cfg.normalizeActivations !== "none" && scale === undefined) {

@@ -39,6 +39,20 @@ export interface SaeArchitecture {
   trainForward(p: SaeParams, x: tf.Tensor2D, xTilde: tf.Tensor2D, cfg: SaeConfig, ctx: SaeTrainContext): SaeTrainOutput;
   /** New values of the parameters that change when decoder rows are scaled to unit norm (n = old row norms). */
   fold(p: SaeParams, n: tf.Tensor1D): Record<string, tf.Tensor>;
+  /** The tensors a SAELens `sae_weights.safetensors` of this architecture holds, with their shapes (loading refuses any other). */
+  savedShapes(cfg: SaeConfig): Readonly<Record<string, readonly number[]>>;
+  /** Its own fields from a SAELens cfg.json object (snake_case keys) as camelCase config fields; none when absent. */
+  parseConfig?(raw: Readonly<Record<string, unknown>>): Record<string, unknown>;
+  /** The cfg.json entries of its own fields (the inverse of parseConfig). */
+  configToJson?(cfg: SaeConfig): Record<string, unknown>;
+  /** Throws an Error naming the problem and the fix when `cfg` cannot build this architecture (TopK without k). */
+  validate?(cfg: SaeConfig): void;
+  /** The pre-6.0 SAELens `activation_fn` under which files of this architecture were saved (TopK: "topk"). */
+  readonly legacyActivationFn?: string;
+  /** Whether training passes the dead-latent mask every step (`ctx.deadMask`, `ctx.nDead`; TopK's AuxK uses it). */
+  readonly usesDeadMask?: boolean;
+  /** Why `W_dec` norms cannot be folded into the encoder for this cfg, or undefined when they can. */
+  foldWDecNormRefusal?(cfg: SaeConfig): string | undefined;
   /** Training parameters → saved (SAELens file) tensors, and back. */
   toSaved(p: SaeParams): Record<string, tf.Tensor>;
   fromSaved(saved: Readonly<Record<string, tf.Tensor>>, cfg: SaeConfig): Record<string, tf.Tensor>;
@@ -52,6 +66,12 @@ export function encodeViaActivation(this: SaeArchitecture, p: SaeParams, xTilde:
 /** x̂ = f·W_dec + b_dec. */
 export function linearDecode(p: SaeParams, f: tf.Tensor2D): tf.Tensor2D {
   return f.matMul(p.W_dec as tf.Tensor2D).add(p.b_dec!) as tf.Tensor2D;
+}
+
+/** A positive integer from cfg.json, or an Error naming the key. */
+export function cfgInt(v: unknown, what: string): number {
+  if (typeof v !== "number" || !Number.isInteger(v) || v <= 0) throw new Error(`SAE cfg.json: "${what}" must be a positive integer, got ${JSON.stringify(v)}; fix the file`);
+  return v;
 }
 
 /** Copy of the tensors of `names` from `saved`, failing with the missing name. */

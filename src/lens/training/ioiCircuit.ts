@@ -24,6 +24,8 @@ export interface IoiHeadScores {
   /** Attention from S2 to S1 (duplicate token) and to S1+1 (induction). */
   readonly s2S1: Grid;
   readonly s2S1p1: Grid;
+  /** Attention from S1+1 to S1 (previous token, at the position an induction head reads at S2). */
+  readonly s1p1S1: Grid;
   /** Direct logit attribution to logit(IO) − logit(S) at END, and to logit(IO) alone. */
   readonly dla: Grid;
   readonly dlaIo: Grid;
@@ -73,6 +75,7 @@ export async function ioiHeadScores(model: HookedTransformer, ds: IoiDataset, ca
       endS2: await attentionBetween(c, L, ds.endPos, ds.s2Pos),
       s2S1: await attentionBetween(c, L, ds.s2Pos, ds.s1Pos),
       s2S1p1: await attentionBetween(c, L, ds.s2Pos, s1p1),
+      s1p1S1: await attentionBetween(c, L, s1p1, ds.s1Pos),
       dla: toGrid(dla.mean, H), dlaIo: toGrid(dlaIo.mean, H), logitDiff: mean,
     };
   } finally {

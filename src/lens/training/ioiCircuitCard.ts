@@ -22,6 +22,13 @@ export const IOI_CLASS_RULES = {
   /** Duplicate-token (S2 → S1) and induction (S2 → S1+1) heads: mean attention ≥ `minAttn`. */
   duplicate: { minAttn: 0.2 },
   induction: { minAttn: 0.2 },
+  /** Previous-token heads: from S1+1 to S1 (the token an induction head reads at S2) ≥ `minAttn`, below the last layer. */
+  previousToken: { minAttn: 0.3 },
+  /**
+   * Candidate name movers, used only when no head meets the name-mover rule: at END attend to IO ≥ `minAttn` and more
+   * than to S1, and write IO: direct attribution to logit(IO) alone ≥ `minIoDlaShare` × the logit difference.
+   */
+  nameMoverCandidate: { minAttn: 0.2, minIoDlaShare: 0.1 },
 } as const;
 
 /** Heads of each class. */
@@ -31,6 +38,7 @@ export interface IoiHeadClasses {
   readonly sInhibition: HeadRef[];
   readonly duplicateToken: HeadRef[];
   readonly induction: HeadRef[];
+  readonly previousToken: HeadRef[];
 }
 
 const heads = (g: Grid, ok: (l: number, h: number) => boolean): HeadRef[] => g.flatMap((r, l) => r.map((_, h) => [l, h] as HeadRef)).filter(([l, h]) => ok(l, h));
@@ -48,7 +56,19 @@ export function classifyIoiHeads(s: IoiHeadScores): IoiHeadClasses {
     sInhibition: heads(s.endS2, (l, h) => !isNm(l, h) && s.endS2[l]![h]! >= R.sInhibition.minAttn && s.endS2[l]![h]! > s.endIo[l]![h]!),
     duplicateToken: heads(s.s2S1, (l, h) => s.s2S1[l]![h]! >= R.duplicate.minAttn),
     induction: heads(s.s2S1p1, (l, h) => l > 0 && s.s2S1p1[l]![h]! >= R.induction.minAttn),
+    previousToken: heads(s.s1p1S1, (l, h) => l < s.s1p1S1.length - 1 && s.s1p1S1[l]![h]! >= R.previousToken.minAttn),
   };
+}
+
+/**
+ * The name movers, or when none meets the rule, the candidates of `IOI_CLASS_RULES.nameMoverCandidate` (sorted by their
+ * direct attribution to logit(IO), largest first). `candidates` says which of the two it is.
+ */
+export function nameMoversOrCandidates(s: IoiHeadScores, classes: IoiHeadClasses): { heads: HeadRef[]; candidates: boolean } {
+  if (classes.nameMovers.length) return { heads: classes.nameMovers, candidates: false };
+  const R = IOI_CLASS_RULES.nameMoverCandidate;
+  const c = heads(s.dlaIo, (l, h) => s.endIo[l]![h]! >= R.minAttn && s.endIo[l]![h]! > s.endS1[l]![h]! && s.dlaIo[l]![h]! >= R.minIoDlaShare * Math.abs(s.logitDiff));
+  return { heads: c.sort((a, b) => s.dlaIo[b[0]]![b[1]]! - s.dlaIo[a[0]]![a[1]]!), candidates: true };
 }
 
 /**
@@ -72,23 +92,36 @@ export interface IoiCircuitReport {
   readonly abcLogitDiff: number;
   readonly scores: IoiHeadScores;
   readonly classes: IoiHeadClasses;
+  /** The name movers, or the candidate name movers when none meets the rule (`nameMoversOrCandidates`). */
+  readonly movers: { heads: HeadRef[]; candidates: boolean };
   readonly copying: { positive: Grid; negative: Grid };
-  /** Path patching (ABC → IOI) from every head of the layers below into the name movers' queries, per name-mover layer. */
+  /** Path patching (ABC → IOI) from every head of the layers below into the (candidate) name movers' queries, per layer. */
   readonly intoNameMoverQueries: Array<{ layer: number; grid: Grid }>;
+  /** Path patching from every head below into the S-inhibition heads' values, per receiver layer, and the senders ≤ −0.1. */
+  readonly intoSInhibitionValues: Array<{ layer: number; grid: Grid }>;
+  readonly valueSenders: HeadRef[];
   /** Mean ablation (ABC means) of everything outside the circuit: logit differences and faithfulness F(C)/F(M). */
   readonly circuitLogitDiff: number;
   readonly faithfulness: number;
-  /** Name movers mean-ablated: the logit difference and every head's DLA afterwards. */
+  /** (Candidate) name movers mean-ablated: the logit difference and every head's DLA afterwards. */
   readonly nameMoversAblated: { logitDiff: number; dla: Grid };
 }
 
 const key = ([l, h]: HeadRef) => `${l}.${h}`;
 
-/** The circuit of `classes`: name movers, negative name movers and S-inhibition heads at END, duplicate and induction heads at S2. */
-export function circuitOf(classes: IoiHeadClasses, ds: IoiDataset): CircuitHead[] {
-  const at = (hs: HeadRef[], positions: number[]) => hs.map((head) => ({ head, positions }));
-  const out = [...at(classes.nameMovers, ds.endPos), ...at(classes.negativeNameMovers, ds.endPos), ...at(classes.sInhibition, ds.endPos),
-    ...at(classes.duplicateToken, ds.s2Pos), ...at(classes.induction, ds.s2Pos)];
+/** Path-patching metric at or below which a sender counts as feeding the S-inhibition heads' values (−1 = the whole effect). */
+export const VALUE_SENDER_MAX = -0.1;
+
+/**
+ * The circuit of `classes`: name movers (or `movers`, e.g. the candidates), negative name movers and S-inhibition heads at
+ * END, duplicate and induction heads at S2, and previous-token heads at S1+1 when there are induction heads to read them;
+ * `valueSenders` (heads found feeding the S-inhibition heads' values) at S2, where those heads read.
+ */
+export function circuitOf(classes: IoiHeadClasses, ds: IoiDataset, movers: readonly HeadRef[] = classes.nameMovers, valueSenders: readonly HeadRef[] = []): CircuitHead[] {
+  const at = (hs: readonly HeadRef[], positions: number[]) => hs.map((head) => ({ head, positions }));
+  const out = [...at(movers, ds.endPos), ...at(classes.negativeNameMovers, ds.endPos), ...at(classes.sInhibition, ds.endPos),
+    ...at(classes.duplicateToken, ds.s2Pos), ...at(classes.induction, ds.s2Pos), ...at(valueSenders, ds.s2Pos),
+    ...at(classes.induction.length ? classes.previousToken : [], ds.s1Pos.map((p) => p + 1))];
   const seen = new Set<string>();
   return out.filter((c) => (seen.has(`${key(c.head)}@${c.positions[0]}`) ? false : (seen.add(`${key(c.head)}@${c.positions[0]}`), true)));
 }
@@ -101,6 +134,7 @@ export async function ioiCircuitReport(model: HookedTransformer, seed: number, n
   try {
     const scores = await ioiHeadScores(model, ds, clean);
     const classes = classifyIoiHeads(scores);
+    const movers = nameMoversOrCandidates(scores, classes);
     const d = logitDiff(abcLogits, ds.answerTokens);
     const abcLogitDiff = (await d.data())[0]!;
     d.dispose();
@@ -111,19 +145,27 @@ export async function ioiCircuitReport(model: HookedTransformer, seed: number, n
       return (v - scores.logitDiff) / (scores.logitDiff - abcLogitDiff);
     };
     const intoNameMoverQueries: Array<{ layer: number; grid: Grid }> = [];
-    for (const layer of [...new Set(classes.nameMovers.map(([l]) => l))].sort()) {
+    for (const layer of [...new Set(movers.heads.map(([l]) => l))].sort((a, b) => a - b)) {
       if (layer === 0) continue;
-      const t = await getPathPatchHeadToHeads(model, metric, { origTokens: ds.tokens, origCache: clean, newCache: abc, receivers: classes.nameMovers.filter(([l]) => l === layer), receiverInput: "q", silent: true });
+      const t = await getPathPatchHeadToHeads(model, metric, { origTokens: ds.tokens, origCache: clean, newCache: abc, receivers: movers.heads.filter(([l]) => l === layer), receiverInput: "q", silent: true });
       intoNameMoverQueries.push({ layer, grid: (await t.array()) as Grid });
       t.dispose();
     }
+    const intoSInhibitionValues: Array<{ layer: number; grid: Grid }> = [];
+    for (const layer of [...new Set(classes.sInhibition.map(([l]) => l))].sort((a, b) => a - b)) {
+      if (layer === 0) continue;
+      const t = await getPathPatchHeadToHeads(model, metric, { origTokens: ds.tokens, origCache: clean, newCache: abc, receivers: classes.sInhibition.filter(([l]) => l === layer), receiverInput: "v", silent: true });
+      intoSInhibitionValues.push({ layer, grid: (await t.array()) as Grid });
+      t.dispose();
+    }
+    const valueSenders = heads(scores.dla, (l, h) => intoSInhibitionValues.some((r) => l < r.grid.length && r.grid[l]![h]! <= VALUE_SENDER_MAX));
     const names = HELD_OUT_PAIR_NAMES.map((nm) => model.tokenizer!.encode(` ${nm}`)[0]!);
-    const circuit = circuitOf(classes, ds);
+    const circuit = circuitOf(classes, ds, movers.heads, valueSenders);
     const circuitLogitDiff = await hookedLogitDiff(model, ds, circuitMeanAblationHooks(model, circuit, abc));
     return {
-      seed, n, logitDiff: scores.logitDiff, abcLogitDiff, scores, classes, copying: await copyingScores(model, names),
-      intoNameMoverQueries, circuitLogitDiff, faithfulness: circuitLogitDiff / scores.logitDiff,
-      nameMoversAblated: await ablatedHeadDla(model, ds, classes.nameMovers, abc),
+      seed, n, logitDiff: scores.logitDiff, abcLogitDiff, scores, classes, movers, copying: await copyingScores(model, names),
+      intoNameMoverQueries, intoSInhibitionValues, valueSenders, circuitLogitDiff, faithfulness: circuitLogitDiff / scores.logitDiff,
+      nameMoversAblated: await ablatedHeadDla(model, ds, movers.heads, abc),
     };
   } finally {
     tf.dispose([cleanLogits, abcLogits]);
@@ -144,19 +186,19 @@ export function ioiCircuitMarkdown(reports: readonly IoiCircuitReport[]): string
   const row = (label: string, f: (r: IoiCircuitReport) => string) => `| ${label} | ${reports.map(f).join(" | ")} |`;
   const classRow = (label: string, k: keyof IoiHeadClasses) => row(label, (r) => r.classes[k].map(hn).join(", ") || "none");
   const cls = r0.classes;
-  const all = [...new Set([...cls.nameMovers, ...cls.negativeNameMovers, ...cls.sInhibition, ...cls.duplicateToken, ...cls.induction].map(hn))];
-  const ofHead = (name: string) => (Object.entries(cls) as Array<[string, HeadRef[]]>).filter(([, hs]) => hs.some((x) => hn(x) === name)).map(([k]) => k).join(", ");
+  const all = [...new Set([...r0.movers.heads, ...cls.nameMovers, ...cls.negativeNameMovers, ...cls.sInhibition, ...cls.duplicateToken, ...cls.induction, ...cls.previousToken].map(hn))];
+  const ofHead = (name: string) => [...(Object.entries(cls) as Array<[string, HeadRef[]]>), ...(r0.movers.candidates ? [["candidate name mover", r0.movers.heads] as [string, HeadRef[]]] : [])].filter(([, hs]) => hs.some((x) => hn(x) === name)).map(([k]) => k).join(", ");
   const headRows = all.map((name) => {
     const [l, h] = name.slice(1).split("H").map(Number) as [number, number];
-    const cells = reports.map((r) => `${f2(r.scores.endIo[l]![h]!)} / ${f2(r.scores.endS1[l]![h]!)} / ${f2(r.scores.endS2[l]![h]!)} / ${f2(r.scores.s2S1[l]![h]!)} / ${f2(r.scores.s2S1p1[l]![h]!)} / ${f2(r.scores.dla[l]![h]!)} / ${pct(r.copying.positive[l]![h]!)} / ${pct(r.copying.negative[l]![h]!)}`);
+    const cells = reports.map((r) => `${f2(r.scores.endIo[l]![h]!)} / ${f2(r.scores.endS1[l]![h]!)} / ${f2(r.scores.endS2[l]![h]!)} / ${f2(r.scores.s2S1[l]![h]!)} / ${f2(r.scores.s2S1p1[l]![h]!)} / ${f2(r.scores.s1p1S1[l]![h]!)} / ${f2(r.scores.dla[l]![h]!)} / ${f2(r.scores.dlaIo[l]![h]!)} / ${pct(r.copying.positive[l]![h]!)} / ${pct(r.copying.negative[l]![h]!)}`);
     return `| ${name} (${ofHead(name)}) | ${cells.join(" | ")} |`;
   });
   const intoQ = (r: IoiCircuitReport) => r.intoNameMoverQueries.map((q) => {
     const top = q.grid.flatMap((g, l) => g.map((v, h) => ({ l, h, v }))).sort((a, b) => a.v - b.v).slice(0, 3);
-    return `→ q of layer ${q.layer} NMs: ${top.map((x) => `L${x.l}H${x.h} ${f2(x.v)}`).join(", ")}`;
+    return `→ q of layer ${q.layer} ${r.movers.candidates ? "candidates" : "NMs"}: ${top.map((x) => `L${x.l}H${x.h} ${f2(x.v)}`).join(", ")}`;
   }).join("; ") || "—";
   const backup = (r: IoiCircuitReport) => {
-    const nm = r.classes.nameMovers;
+    const nm = r.movers.heads;
     const before = nm.reduce((s, [l, h]) => s + r.scores.dla[l]![h]!, 0);
     const after = nm.reduce((s, [l, h]) => s + r.nameMoversAblated.dla[l]![h]!, 0);
     const others = r.scores.dla.flatMap((g, l) => g.map((v, h) => ({ l, h, d: r.nameMoversAblated.dla[l]![h]! - v }))).filter((x) => !nm.some(([a, b]) => a === x.l && b === x.h)).sort((a, b) => b.d - a.d);
@@ -169,18 +211,24 @@ export function ioiCircuitMarkdown(reports: readonly IoiCircuitReport[]): string
       "attribution to logit(IO) − logit(S) at END; copying scores are ARENA's (top 5 of the vocabulary, over the 40 names). Classes by " +
       "`IOI_CLASS_RULES`: name movers attend END → IO ≥ 0.2 and ≥ 2× END → S1 with DLA ≥ 10% of the logit difference; negative name " +
       "movers the same attention with DLA ≤ −5%; S-inhibition heads attend END → S2 ≥ 0.2 (more than to IO); duplicate-token heads " +
-      "S2 → S1 ≥ 0.2; induction heads S2 → S1+1 ≥ 0.2.",
+      "S2 → S1 ≥ 0.2; induction heads S2 → S1+1 ≥ 0.2; previous-token heads S1+1 → S1 ≥ 0.3 (below the last layer). When no head " +
+      "meets the name-mover rule, the *candidate name movers* are the heads that attend END → IO ≥ 0.2 and more than END → S1 and whose " +
+      "direct attribution to logit(IO) alone is ≥ 10% of the logit difference; path patching and the ablation below then use them. " +
+      "Path patching uses the metric (patched − IOI) / (IOI − ABC): −1 is the whole effect.",
     "",
     `| class | ${seeds} |`, sep,
     classRow("name movers", "nameMovers"), classRow("negative name movers", "negativeNameMovers"), classRow("S-inhibition", "sInhibition"),
-    classRow("duplicate token", "duplicateToken"), classRow("induction", "induction"),
+    classRow("duplicate token", "duplicateToken"), classRow("induction", "induction"), classRow("previous token", "previousToken"),
+    row("candidate name movers (only when no name mover)", (r) => (r.movers.candidates ? r.movers.heads.map(hn).join(", ") || "none" : "—")),
     row("logit difference (IO − S)", (r) => f2(r.logitDiff)), row("ABC logit difference", (r) => f2(r.abcLogitDiff)),
     row("name movers' share of the logit difference (DLA)", (r) => pct(r.classes.nameMovers.reduce((s, [l, h]) => s + r.scores.dla[l]![h]!, 0) / r.logitDiff)),
-    row("path patching (ABC → IOI) into the name movers' queries, strongest senders", intoQ),
+    row("(candidate) name movers: END→IO / END→S1, DLA to logit(IO) as a share of the logit difference", (r) => r.movers.heads.map(([l, h]) => `${hn([l, h])} ${f2(r.scores.endIo[l]![h]!)}/${f2(r.scores.endS1[l]![h]!)}, ${pct(r.scores.dlaIo[l]![h]! / r.logitDiff)}`).join("; ") || "—"),
+    row("path patching (ABC → IOI) into the (candidate) name movers' queries, strongest senders", intoQ),
+    row("path patching into the S-inhibition heads' values: senders ≤ −0.1 (kept at S2 in the circuit)", (r) => r.valueSenders.map(([l, h]) => `${hn([l, h])} ${f2(Math.min(...r.intoSInhibitionValues.filter((q) => l < q.grid.length).map((q) => q.grid[l]![h]!)))}`).join(", ") || "none"),
     row("circuit only (rest mean-ablated with ABC means): logit difference, faithfulness", (r) => `${f2(r.circuitLogitDiff)}, ${pct(r.faithfulness)}`),
-    row("name movers mean-ablated: logit difference (naive), compensation", backup),
+    row("(candidate) name movers mean-ablated: logit difference (naive), compensation", backup),
     "",
-    `Per head (classes of seed ${r0.seed}): END→IO / END→S1 / END→S2 / S2→S1 / S2→S1+1 / DLA / copying / negative copying.`,
+    `Per head (classes of seed ${r0.seed}): END→IO / END→S1 / END→S2 / S2→S1 / S2→S1+1 / S1+1→S1 / DLA / DLA to logit(IO) / copying / negative copying.`,
     "",
     `| head | ${seeds} |`, sep, ...headRows,
   ].join("\n");

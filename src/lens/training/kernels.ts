@@ -1,30 +1,31 @@
 /**
  * Kernels training needs that a backend lacks. The wasm backend has no `UnsortedSegmentSum`, which is the gradient
  * of `tf.gather` (the token embedding `W_E[tokens]`); this registers a small JS one for it, so the forward of
- * `forward.ts` is differentiable on wasm as it is on cpu.
+ * `forward.ts` is differentiable on wasm as it is on cpu. Registered through `overrideKernels` (accel/tfjsInternals.ts),
+ * which reaches the wasm heap.
  */
 import * as tf from "@tensorflow/tfjs";
-
-interface WasmLike {
-  readSync(dataId: tf.DataId): ArrayLike<number>;
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array;
-}
+import { disposeOutput, overrideKernels, wasmOutput, wasmValues, type FastKernel } from "../accel/tfjsInternals";
 
 /**
  * `out[segmentIds[i], ...] += x[i, ...]` with `out` `[numSegments, ...x.shape[segmentIds.rank:]]` (ids outside
- * [0, numSegments) are dropped, as in TensorFlow).
+ * [0, numSegments) are dropped, as in TensorFlow). float32 or int32 `x`, int32 ids.
  */
-const unsortedSegmentSumWasm: tf.KernelFunc = ({ inputs, attrs, backend }) => {
-  const { x, segmentIds } = inputs as { x: tf.TensorInfo; segmentIds: tf.TensorInfo };
-  const numSegments = (attrs as { numSegments: number }).numSegments;
-  const b = backend as unknown as WasmLike;
-  const xv = b.readSync(x.dataId);
-  const ids = b.readSync(segmentIds.dataId);
+const unsortedSegmentSumWasm: FastKernel = ({ inputs, attrs, backend }) => {
+  const { x, segmentIds } = inputs;
+  const numSegments = Number(attrs?.numSegments);
+  if (!x || !segmentIds || segmentIds.dtype !== "int32" || !(x.dtype === "float32" || x.dtype === "int32") || !Number.isInteger(numSegments) || numSegments < 0) return undefined;
+  if (wasmValues(backend, x) === undefined || wasmValues(backend, segmentIds) === undefined) return undefined;
   const rest = x.shape.slice(segmentIds.shape.length);
   const inner = rest.reduce((a, c) => a * c, 1);
-  const out = b.makeOutput([numSegments, ...rest], x.dtype);
-  const ov = b.typedArrayFromHeap(out);
+  const out = wasmOutput(backend, [numSegments, ...rest], x.dtype);
+  if (out === undefined) return undefined;
+  // Views after the allocation (it may grow the heap and detach earlier ones).
+  const [xv, ids, ov] = [wasmValues(backend, x), wasmValues(backend, segmentIds), wasmValues(backend, out)];
+  if (xv === undefined || ids === undefined || ov === undefined) {
+    disposeOutput(backend, out);
+    return undefined;
+  }
   ov.fill(0);
   for (let i = 0; i < ids.length; i++) {
     const s = ids[i]!;
@@ -37,7 +38,5 @@ const unsortedSegmentSumWasm: tf.KernelFunc = ({ inputs, attrs, backend }) => {
 
 /** Registers the missing training kernels (idempotent; safe before or after the wasm backend starts). */
 export function registerTrainingKernels(): void {
-  if (tf.getKernel("UnsortedSegmentSum", "wasm") === undefined) {
-    tf.registerKernel({ kernelName: "UnsortedSegmentSum", backendName: "wasm", kernelFunc: unsortedSegmentSumWasm });
-  }
+  if (tf.getKernel("UnsortedSegmentSum", "wasm") === undefined) overrideKernels("wasm", { UnsortedSegmentSum: unsortedSegmentSumWasm });
 }

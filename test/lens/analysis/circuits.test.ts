@@ -90,6 +90,7 @@ for (const backend of TEST_BACKENDS) describe(`circuits (tiny-gpt2) on ${backend
   });
 
   test("composition scores equal materialised ‖L·R‖/(‖L‖‖R‖), are 0 unless l1 < l2; tensor and factored forms agree", async () => {
+    void [model.W_Q, model.W_K, model.W_V, model.W_O]; // the model's stacked views are built (and kept) on first read
     const before = await memorySnapshot();
     for (const mode of ["Q", "K", "V"] as const) {
       const all = await A.allCompositionScores(model, mode);

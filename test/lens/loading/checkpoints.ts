@@ -4,7 +4,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
-import { copyFile, mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readFile, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import type { HookedTransformer } from "../../../src/lens/index";
@@ -114,4 +114,43 @@ export async function expectLoadError(load: () => Promise<unknown>, patterns: Re
     return true;
   });
   assert.equal(tf.memory().numTensors, before, `tensors leaked by the failed load (${message})`);
+}
+
+/** gpt2-xl's shape (its config.json on the Hugging Face Hub): 48 layers, d_model 1600, 25 heads, vocab 50257, 1024 positions. */
+export const GPT2_XL = { nLayers: 48, dModel: 1600, nHeads: 25, dVocab: 50257, nCtx: 1024 } as const;
+
+/**
+ * A GPT-2 checkpoint folder of a given shape whose model.safetensors has a real header but a sparse data section
+ * (ftruncate: the file's size is right, no data is written, nothing is read unless a loader reads it). Costs a few
+ * kB of disk for a 6.2 GB gpt2-xl-shaped file: for tests that must refuse a model before reading its weights.
+ */
+export async function writeSparseGpt2(dir: string, s: { nLayers: number; dModel: number; nHeads: number; dVocab: number; nCtx: number } = GPT2_XL): Promise<string> {
+  const { nLayers: L, dModel: D, dVocab: V, nCtx: P } = s;
+  const shapes: Array<[string, number[]]> = [["wte.weight", [V, D]], ["wpe.weight", [P, D]], ["ln_f.weight", [D]], ["ln_f.bias", [D]]];
+  for (let l = 0; l < L; l++) {
+    const h = `h.${l}`;
+    shapes.push([`${h}.ln_1.weight`, [D]], [`${h}.ln_1.bias`, [D]], [`${h}.attn.c_attn.weight`, [D, 3 * D]], [`${h}.attn.c_attn.bias`, [3 * D]],
+      [`${h}.attn.c_proj.weight`, [D, D]], [`${h}.attn.c_proj.bias`, [D]], [`${h}.ln_2.weight`, [D]], [`${h}.ln_2.bias`, [D]],
+      [`${h}.mlp.c_fc.weight`, [D, 4 * D]], [`${h}.mlp.c_fc.bias`, [4 * D]], [`${h}.mlp.c_proj.weight`, [4 * D, D]], [`${h}.mlp.c_proj.bias`, [D]]);
+  }
+  const header: Record<string, unknown> = {};
+  let offset = 0;
+  for (const [k, shape] of shapes) {
+    const n = 4 * shape.reduce((a, b) => a * b, 1);
+    header[k] = { dtype: "F32", shape, data_offsets: [offset, offset + n] };
+    offset += n;
+  }
+  const json = Buffer.from(JSON.stringify(header), "utf8");
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(json.length));
+  await mkdir(dir, { recursive: true });
+  const file = path.join(dir, "model.safetensors");
+  await writeFile(file, Buffer.concat([len, json]));
+  await truncate(file, 8 + json.length + offset);
+  const config = {
+    architectures: ["GPT2LMHeadModel"], model_type: "gpt2", activation_function: "gelu_new", layer_norm_epsilon: 1e-5,
+    n_ctx: P, n_positions: P, n_embd: D, n_head: s.nHeads, n_layer: L, n_inner: null, vocab_size: V, tie_word_embeddings: true,
+  };
+  await writeFile(path.join(dir, "config.json"), JSON.stringify(config));
+  return dir;
 }

@@ -2,7 +2,9 @@
  * A stand-in for the Hugging Face Hub on 127.0.0.1 (node:http, in the test process), following the protocol in
  * docs/sources.md §6 (huggingface_hub file_download.py): `/api/models/{repo}/revision/{rev}` (sha + siblings), HEAD/GET
  * `/{repo}/resolve/{rev}/{file}` (small files: 200 with ETag = git blob sha1; LFS files: 302 to `/cdn/{sha256}` with
- * X-Linked-Etag / X-Linked-Size), X-Repo-Commit, X-Error-Code, Range on the CDN, and injectable faults.
+ * X-Linked-Etag / X-Linked-Size), X-Repo-Commit, X-Error-Code, Range on the CDN, and injectable faults. Dataset repos
+ * (`addDatasetRevision`) are served as the Hub serves them: `/api/datasets/{repo}[/revision/{rev}]` and
+ * `/datasets/{repo}/resolve/{rev}/{file}`, revisions such as `refs/convert/parquet` arriving URL-encoded as one segment.
  */
 import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -35,8 +37,11 @@ export const gitSha1 = (b: Buffer) => createHash("sha1").update(`blob ${b.length
 /** A deterministic fake commit hash from a label. */
 export const commitOf = (label: string) => createHash("sha1").update(label).digest("hex");
 
+type Repo = { revisions: Map<string, HubRevision>; token?: string };
+
 export class FakeHub {
-  readonly repos = new Map<string, { revisions: Map<string, HubRevision>; token?: string }>();
+  readonly repos = new Map<string, Repo>();
+  readonly datasets = new Map<string, Repo>();
   readonly log: HubRequest[] = [];
   /** CDN faults by sha256: cut the body after half the bytes (`remaining` times), or flip a byte. */
   readonly faults = new Map<string, { kind: "truncate" | "corrupt"; remaining: number }>();
@@ -45,15 +50,24 @@ export class FakeHub {
 
   /** Adds a revision (`branch`) of `repoId`; LFS-ness by file name (safetensors, bin, msgpack). */
   addRevision(repoId: string, branch: string, files: Record<string, Buffer>, opts: { token?: string; listedButMissing?: string[] } = {}): HubRevision {
-    const repo: { revisions: Map<string, HubRevision>; token?: string } = this.repos.get(repoId) ?? { revisions: new Map() };
+    return this.add(this.repos, repoId, branch, files, opts, "");
+  }
+
+  /** Adds a revision of dataset `repoId` (parquet files are LFS, as on the Hub); commit = commitOf("dataset:{repo}@{branch}"). */
+  addDatasetRevision(repoId: string, branch: string, files: Record<string, Buffer>, opts: { token?: string; listedButMissing?: string[] } = {}): HubRevision {
+    return this.add(this.datasets, repoId, branch, files, opts, "dataset:");
+  }
+
+  private add(repos: Map<string, Repo>, repoId: string, branch: string, files: Record<string, Buffer>, opts: { token?: string; listedButMissing?: string[] }, label: string): HubRevision {
+    const repo: Repo = repos.get(repoId) ?? { revisions: new Map() };
     if (opts.token) repo.token = opts.token;
     const rev: HubRevision = {
-      commit: commitOf(`${repoId}@${branch}`),
-      files: new Map(Object.entries(files).map(([k, bytes]) => [k, { bytes, lfs: /\.(safetensors|bin|msgpack)$/.test(k) }])),
+      commit: commitOf(`${label}${repoId}@${branch}`),
+      files: new Map(Object.entries(files).map(([k, bytes]) => [k, { bytes, lfs: /\.(safetensors|bin|msgpack|parquet)$/.test(k) }])),
       listedButMissing: opts.listedButMissing,
     };
     repo.revisions.set(branch, rev);
-    this.repos.set(repoId, repo);
+    repos.set(repoId, repo);
     return rev;
   }
 
@@ -69,9 +83,7 @@ export class FakeHub {
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
   }
 
-  private revision(repoId: string, rev: string): HubRevision | undefined {
-    const repo = this.repos.get(repoId);
-    if (!repo) return undefined;
+  private revision(repo: Repo, rev: string): HubRevision | undefined {
     return repo.revisions.get(rev) ?? [...repo.revisions.values()].find((r) => r.commit === rev);
   }
 
@@ -84,22 +96,22 @@ export class FakeHub {
     };
     const cdn = /^\/cdn\/([0-9a-f]{64})$/.exec(url);
     if (cdn) return this.serveCdn(cdn[1], req, res);
-    const api = /^\/api\/models\/([^/]+\/[^/]+)\/revision\/([^/]+)$/.exec(url);
-    const resolve = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(url);
-    const m = api ?? resolve;
-    if (!m) return error(404, "NotFound");
-    const repoId = decodeURIComponent(m[1]);
-    const repo = this.repos.get(repoId);
+    const api = /^\/api\/(models|datasets)\/([^/]+\/[^/]+?)(?:\/revision\/([^/]+))?$/.exec(url);
+    const resolve = /^\/(datasets\/)?([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(url);
+    if (!api && !resolve) return error(404, "NotFound");
+    const isDataset = api ? api[1] === "datasets" : resolve![1] !== undefined;
+    const repoId = decodeURIComponent((api ?? resolve)![2]);
+    const repo = (isDataset ? this.datasets : this.repos).get(repoId);
     if (!repo) return error(404, "RepoNotFound");
     if (repo.token && req.headers.authorization !== `Bearer ${repo.token}`) return error(401, "GatedRepo");
-    const rev = this.revision(repoId, decodeURIComponent(m[2]));
+    const rev = this.revision(repo, decodeURIComponent((api ? api[3] : resolve![3]) ?? "main"));
     if (!rev) return error(404, "RevisionNotFound");
     if (api) {
       const siblings = [...rev.files.keys(), ...(rev.listedButMissing ?? [])].map((rfilename) => ({ rfilename }));
       res.writeHead(200, { "content-type": "application/json" });
       return void res.end(JSON.stringify({ id: repoId, sha: rev.commit, siblings }));
     }
-    const file = rev.files.get(decodeURIComponent(m[3]));
+    const file = rev.files.get(decodeURIComponent(resolve![4]));
     if (!file) return error(404, "EntryNotFound");
     if (file.lfs) {
       const sha = sha256(file.bytes);
@@ -115,7 +127,7 @@ export class FakeHub {
 
   private serveCdn(sha: string, req: IncomingMessage, res: ServerResponse): void {
     let bytes: Buffer | undefined;
-    for (const repo of this.repos.values()) for (const rev of repo.revisions.values()) for (const f of rev.files.values()) if (f.lfs && sha256(f.bytes) === sha) bytes = f.bytes;
+    for (const repo of [...this.repos.values(), ...this.datasets.values()]) for (const rev of repo.revisions.values()) for (const f of rev.files.values()) if (f.lfs && sha256(f.bytes) === sha) bytes = f.bytes;
     if (!bytes) return void res.writeHead(404).end();
     let start = 0;
     const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? "");

@@ -12,6 +12,9 @@ import { expectAllClose } from "../../helpers";
 import { TOLERANCES } from "../../tolerances";
 import { loadReference } from "../../fixtures";
 import { expectNoLeak, memorySnapshot, TEST_BACKENDS } from "../../backends";
+import { resolveConfig } from "../../../src/lens/config";
+import { expectedParamShapes } from "../../../src/lens/architectures/convert";
+import { seededNormal } from "../../../src/lens/training/params";
 
 const ORIG = [[5, 17, 99, 3, 250, 41, 7], [12, 300, 8, 77, 401, 2, 64]];
 const NEW = [[6, 18, 98, 3, 251, 40, 7], [13, 301, 9, 77, 400, 3, 64]];
@@ -124,4 +127,84 @@ for (const backend of TEST_BACKENDS) describe(`path patching and ablation (tiny-
     const mlpByHand = await value(await model.runWithHooks(ORIG, { fwdHooks: [["blocks.0.hook_mlp_out", (a) => tf.zerosLike(a)]] }));
     assert.equal(mlp, mlpByHand);
   });
+});
+
+/** A random GPT-2-layout model with 6 layers (weights N(0, 0.3²), seeded) large enough for heads to matter. */
+function sixLayerModel(): HookedTransformer {
+  const cfg = resolveConfig({
+    modelName: "random-6l", architecture: "gpt2", nLayers: 6, dModel: 16, nHeads: 4, dMlp: 32, nCtx: 16, dVocab: 500,
+    actFn: "gelu_new", eps: 1e-5, normalizationType: "LN", positionalEmbeddingType: "standard", rotaryBase: 10000,
+    parallelAttnMlp: false, defaultPrependBos: true,
+  });
+  const sd = new Map<string, tf.Tensor>();
+  let seed = 1;
+  for (const [name, shape] of expectedParamShapes(cfg)) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const leaf = name.slice(name.lastIndexOf(".") + 1);
+    const values = leaf === "w" ? new Float32Array(n).fill(1) : seededNormal(n, 0.3, seed++);
+    sd.set(name, tf.tensor(values, shape, "float32"));
+  }
+  return new HookedTransformer(cfg, sd);
+}
+
+/**
+ * Path patching into receivers by hand, on full runs from the tokens (no startAtLayer): (1) every hook_z frozen to
+ * the original except the sender's head, which takes the new value; record every receiver layer's input; (2) the
+ * original run with the receivers' heads of that input replaced by the recorded values.
+ */
+async function byHandHeadToHeads(model: HookedTransformer, metric: (l: tf.Tensor) => Promise<number>, c: { orig: ActivationCache; neu: ActivationCache },
+  sender: readonly [number, number], receivers: readonly P.HeadRef[], input: "q" | "k" | "v"): Promise<number> {
+  const recorded = new Map<number, tf.Tensor>();
+  const layers = [...new Set(receivers.map(([l]) => l))];
+  const freeze: FwdHooks = Array.from({ length: model.cfg.nLayers }, (_, l) => {
+    const name = `blocks.${l}.attn.hook_z`;
+    return [name, () => (l === sender[0] ? headFrom(c.orig.get(name), c.neu.get(name), sender[1]) : c.orig.get(name).clone())] as const;
+  });
+  const capture: FwdHooks = layers.map((l) => [`blocks.${l}.attn.hook_${input}`, (act: tf.Tensor) => void recorded.set(l, tf.keep(act.clone()))] as const);
+  (await model.runWithHooks(ORIG, { fwdHooks: [...freeze, ...capture] })).dispose();
+  const patch: FwdHooks = layers.map((l) => [`blocks.${l}.attn.hook_${input}`, (act: tf.Tensor) => {
+    let out = act;
+    for (const [rl, rh] of receivers) if (rl === l) out = headFrom(out, recorded.get(l)!, rh);
+    return out;
+  }] as const);
+  const v = await metric(await model.runWithHooks(ORIG, { fwdHooks: patch }));
+  tf.dispose([...recorded.values()]);
+  return v;
+}
+
+for (const backend of TEST_BACKENDS) test(`path patching into receivers spread over 6 layers equals the by-hand two-step patch (${backend})`, async () => {
+  await setBackend(backend);
+  const model = sixLayerModel();
+  const metric = (l: tf.Tensor) => P.logitDiff(l, ANSWERS);
+  const value = async (logits: tf.Tensor) => {
+    const v = await P.metricValue(metric, logits);
+    logits.dispose();
+    return v;
+  };
+  const [l1, orig] = await model.runWithCache(ORIG);
+  const [l2, neu] = await model.runWithCache(NEW);
+  tf.dispose([l1, l2]);
+  const base = await value(await model.forward(ORIG));
+  const before = await memorySnapshot();
+  // Receivers in layers 1, 3 and 5 (given out of order): senders in layers 1..4 sit between them.
+  const receivers: P.HeadRef[] = [[5, 1], [1, 0], [3, 2], [5, 3]];
+  for (const input of ["q", "k", "v"] as const) {
+    for (const order of [receivers, [...receivers].reverse()]) {
+      const grid = await P.getPathPatchHeadToHeads(model, metric, { receivers: order, receiverInput: input, origTokens: ORIG, origCache: orig, newCache: neu, silent: true });
+      assert.deepEqual(grid.shape, [5, 4]);
+      const g = (await grid.array()) as number[][];
+      grid.dispose();
+      const senders: Array<[number, number]> = input === "q" ? [[0, 1], [1, 2], [2, 0], [4, 3]] : [[0, 3], [2, 1], [3, 3]];
+      for (const s of senders) {
+        const byHand = await byHandHeadToHeads(model, value, { orig, neu }, s, order, input);
+        await expectAllClose(g[s[0]]![s[1]]!, byHand, TOLERANCES.float32Invariant, `${input} receivers, sender ${s}`);
+      }
+      // Senders in layers 1..4 reach only the later receivers; they still move the metric (the check can fail).
+      assert.ok(g.slice(1).flat().some((v) => Math.abs(v - base) > 1e-3), `${input}: senders after layer 0 change the metric`);
+    }
+  }
+  await expectNoLeak(before, "path patching on 6 layers");
+  orig.dispose();
+  neu.dispose();
+  model.dispose();
 });

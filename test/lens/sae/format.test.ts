@@ -114,3 +114,34 @@ test("metrics: L0, MSE, explained variance against hand-computed values; density
   // log10(d + 1e-10) = −10, −5.99996, −0.30, −1.99999 → bins floor(l + 10) = 0, 4, 9, 8 (width 1 from −10).
   assert.deepEqual(d.histogram.counts, [1, 0, 0, 0, 1, 0, 0, 0, 1, 1]);
 });
+
+test("SAELens attribute names: W_enc, W_dec, b_enc, b_dec, threshold (a stable view), gated b_gate/r_mag/b_mag", async () => {
+  const before = tf.memory().numTensors;
+  for (const [i, arch] of ARCHS.entries()) {
+    const sae = randomSae(arch, 30 + i);
+    assert.equal(sae.W_enc, sae.params.W_enc);
+    assert.equal(sae.W_dec, sae.params.W_dec);
+    assert.equal(sae.b_dec, sae.params.b_dec);
+    assert.deepEqual([sae.W_enc.shape, sae.W_dec.shape, sae.b_dec.shape], [[6, 10], [10, 6], [6]]);
+    if (arch === "gated") {
+      assert.throws(() => sae.b_enc, /a "gated" SAE has no b_enc; it has W_enc, W_dec, b_gate, r_mag, b_mag, b_dec/);
+      assert.deepEqual([sae.b_gate, sae.r_mag, sae.b_mag], [sae.params.b_gate, sae.params.r_mag, sae.params.b_mag]);
+    } else assert.equal(sae.b_enc, sae.params.b_enc);
+    if (arch !== "jumprelu") {
+      assert.throws(() => sae.threshold, /has no log_threshold/);
+      sae.dispose();
+      continue;
+    }
+    const theta = sae.threshold;
+    const n = tf.memory().numTensors;
+    for (let r = 0; r < 20; r++) assert.equal(sae.threshold, theta, "the same tensor on every read");
+    assert.equal(tf.memory().numTensors, n, "reads allocate nothing");
+    const lt = await sae.log_threshold.data();
+    await expectAllClose(theta, Array.from(lt, Math.exp), TOLERANCES.float32Invariant, "threshold = exp(log_threshold)");
+    tf.tidy(() => sae.log_threshold.assign(sae.log_threshold.add(1)));
+    await expectAllClose(sae.threshold, Array.from(lt, (v) => Math.exp(v + 1)), TOLERANCES.float32Invariant, "threshold follows log_threshold");
+    assert.ok(theta.isDisposed, "the stale view was freed");
+    sae.dispose();
+  }
+  assert.equal(tf.memory().numTensors, before, "dispose frees the threshold view too");
+});

@@ -24,6 +24,8 @@ test("ioiHeadScores: attention grids are the mean of pattern[b, h, q(b), k(b)]; 
       const ref = (q: number[], k: number[]) => p.reduce((acc, row, b) => acc + row[h]![q[b]!]![k[b]!]!, 0) / ds.tokens.length;
       assert.ok(Math.abs(s.endIo[l]![h]! - ref(ds.endPos, ds.ioPos)) < 1e-6);
       assert.ok(Math.abs(s.s2S1p1[l]![h]! - ref(ds.s2Pos, ds.s1Pos.map((x) => x + 1))) < 1e-6);
+      // previous token: from S1+1 to S1 only (not the whole sub-diagonal)
+      assert.ok(Math.abs(s.s1p1S1[l]![h]! - ref(ds.s1Pos.map((x) => x + 1), ds.s1Pos)) < 1e-6);
     }
   }
   assert.ok(s.logitDiff > 2, `toy-ioi solves IOI: ${s.logitDiff}`);

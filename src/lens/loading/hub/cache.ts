@@ -1,6 +1,6 @@
 /**
  * The Hugging Face hub cache, byte-compatible with Python's huggingface_hub:
- * `<cache>/models--{org}--{name}/{blobs/{etag}, snapshots/{commit}/{file} → ../../blobs/{etag}, refs/{revision}}`.
+ * `<cache>/{models,datasets}--{org}--{name}/{blobs/{etag}, snapshots/{commit}/{file} → ../../blobs/{etag}, refs/{revision}}`.
  * Every write is atomic (temporary name, then rename), so an interrupted process never leaves a file that looks done.
  */
 import { existsSync, promises as fsp, readFileSync } from "node:fs";
@@ -11,14 +11,20 @@ import { hfHubCache } from "../modelFolder";
 /** A 40-hex-digit git commit hash. */
 export const COMMIT_RE = /^[0-9a-f]{40}$/;
 
-/** The cache folder of a repo: `<cache>/models--{org}--{name}`. */
-export function repoCacheDir(repoId: string, env: NodeJS.ProcessEnv = process.env): string {
-  return path.join(hfHubCache(env), `models--${repoId.split("/").join("--")}`);
+/** A Hub repository's kind: a model or a dataset (Python's `repo_type`); it sets the URL prefix and the cache folder. */
+export type RepoType = "model" | "dataset";
+
+/** The cache folder of a repo: `<cache>/models--{org}--{name}` (datasets: `<cache>/datasets--{org}--{name}`). */
+export function repoCacheDir(repoId: string, env: NodeJS.ProcessEnv = process.env, type: RepoType = "model"): string {
+  return path.join(hfHubCache(env), `${type}s--${repoId.split("/").join("--")}`);
 }
 
-/** The commit `revision` points to in the cache (`refs/{revision}`, or the revision itself when it is a commit). */
-export function cachedCommit(repoId: string, revision: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const ref = path.join(repoCacheDir(repoId, env), "refs", ...revision.split("/"));
+/**
+ * The commit `revision` points to in the cache (`refs/{revision}`, or the revision itself when it is a commit). A
+ * revision with slashes (`refs/convert/parquet`) is a nested path under `refs/`, as Python writes it.
+ */
+export function cachedCommit(repoId: string, revision: string, env: NodeJS.ProcessEnv = process.env, type: RepoType = "model"): string | undefined {
+  const ref = path.join(repoCacheDir(repoId, env, type), "refs", ...revision.split("/"));
   if (existsSync(ref)) {
     const commit = readFileSync(ref, "utf8").trim();
     if (commit) return commit;
@@ -27,14 +33,14 @@ export function cachedCommit(repoId: string, revision: string, env: NodeJS.Proce
 }
 
 /** The snapshot folder of a commit (it may not exist). */
-export function snapshotDir(repoId: string, commit: string, env: NodeJS.ProcessEnv = process.env): string {
-  return path.join(repoCacheDir(repoId, env), "snapshots", commit);
+export function snapshotDir(repoId: string, commit: string, env: NodeJS.ProcessEnv = process.env, type: RepoType = "model"): string {
+  return path.join(repoCacheDir(repoId, env, type), "snapshots", commit);
 }
 
 /** `blobs/{etag}` of a repo. */
-export function blobPath(repoId: string, etag: string, env: NodeJS.ProcessEnv = process.env): string {
+export function blobPath(repoId: string, etag: string, env: NodeJS.ProcessEnv = process.env, type: RepoType = "model"): string {
   if (!/^[\w.-]+$/.test(etag)) throw new Error(`the Hub sent an unusable ETag ${JSON.stringify(etag)} for ${repoId}`);
-  return path.join(repoCacheDir(repoId, env), "blobs", etag);
+  return path.join(repoCacheDir(repoId, env, type), "blobs", etag);
 }
 
 /** A name in the same folder for a temporary file; renaming it onto `file` publishes it atomically. */
@@ -56,18 +62,18 @@ export async function writeFileAtomic(file: string, data: string): Promise<void>
 }
 
 /** Records that `revision` resolves to `commit` (`refs/{revision}`); commits themselves get no ref, as in Python. */
-export async function writeRef(repoId: string, revision: string, commit: string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+export async function writeRef(repoId: string, revision: string, commit: string, env: NodeJS.ProcessEnv = process.env, type: RepoType = "model"): Promise<void> {
   if (revision === commit) return;
-  await writeFileAtomic(path.join(repoCacheDir(repoId, env), "refs", ...revision.split("/")), commit);
+  await writeFileAtomic(path.join(repoCacheDir(repoId, env, type), "refs", ...revision.split("/")), commit);
 }
 
 /**
  * Makes `snapshots/{commit}/{file}` point at `blobs/{etag}`: a relative symlink (`../../blobs/{etag}`, one more `../`
  * per folder level of `file`), or a copy where symlinks cannot be made (some Windows setups, some file systems).
  */
-export async function linkSnapshotFile(repoId: string, commit: string, file: string, etag: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
-  const dest = path.join(snapshotDir(repoId, commit, env), ...file.split("/"));
-  const blob = blobPath(repoId, etag, env);
+export async function linkSnapshotFile(repoId: string, commit: string, file: string, etag: string, env: NodeJS.ProcessEnv = process.env, type: RepoType = "model"): Promise<string> {
+  const dest = path.join(snapshotDir(repoId, commit, env, type), ...file.split("/"));
+  const blob = blobPath(repoId, etag, env, type);
   await fsp.mkdir(path.dirname(dest), { recursive: true });
   const target = path.relative(path.dirname(dest), blob);
   const tmp = tempName(dest);

@@ -9,7 +9,7 @@
 import { createHash, type Hash } from "node:crypto";
 import { createReadStream, existsSync, promises as fsp } from "node:fs";
 import * as path from "node:path";
-import { blobPath, hfToken, linkSnapshotFile } from "./cache";
+import { blobPath, hfToken, linkSnapshotFile, type RepoType } from "./cache";
 import { Progress, type ProgressOption } from "./progress";
 
 /** The Hub's base URL. */
@@ -28,6 +28,8 @@ export class HubHttpError extends Error {
 }
 
 const enc = (s: string) => s.split("/").map(encodeURIComponent).join("/");
+/** The URL prefix of a repo: models sit at the root, datasets under `datasets/` (`/{prefix}{repo}/resolve/…`). */
+const urlPrefix = (type: RepoType) => (type === "dataset" ? "datasets/" : "");
 
 function authHeaders(url: string): Record<string, string> {
   const token = hfToken();
@@ -53,7 +55,7 @@ function httpError(res: Response, repoId: string, revision: string, what: string
     msg =
       `${repoId}: the Hub refused access (HTTP ${status}${code ? ` ${code}` : ""}) to ${what}. ` +
       (has ? "Your token cannot read this repo: " : "No token was sent: ") +
-      `accept the model's terms on its Hugging Face page if it is gated, create a read token at https://huggingface.co/settings/tokens, ` +
+      `accept the repo's terms on its Hugging Face page if it is gated, create a read token at https://huggingface.co/settings/tokens, ` +
       `and set HF_TOKEN=<token> (or run \`huggingface-cli login\`, which writes $HF_HOME/token)`;
   } else if (code === "RevisionNotFound") {
     msg = `${repoId}: revision "${revision}" not found (HTTP ${status} RevisionNotFound); pass a branch, tag or commit that exists`;
@@ -67,9 +69,9 @@ function httpError(res: Response, repoId: string, revision: string, what: string
   return new HubHttpError(msg, status, code);
 }
 
-/** A revision's commit and file list (`GET /api/models/{repo}/revision/{revision}`). */
-export async function repoFiles(repoId: string, revision: string): Promise<{ commit: string; files: string[] }> {
-  const res = await request(`${hubEndpoint()}/api/models/${enc(repoId)}/revision/${encodeURIComponent(revision)}`, {});
+/** A revision's commit and file list (`GET /api/models/{repo}/revision/{revision}`; datasets: `/api/datasets/…`). */
+export async function repoFiles(repoId: string, revision: string, type: RepoType = "model"): Promise<{ commit: string; files: string[] }> {
+  const res = await request(`${hubEndpoint()}/api/${type}s/${enc(repoId)}/revision/${encodeURIComponent(revision)}`, {});
   if (!res.ok) throw httpError(res, repoId, revision, "the file list");
   const info = (await res.json()) as { sha?: unknown; siblings?: Array<{ rfilename?: unknown }> };
   if (typeof info.sha !== "string" || !Array.isArray(info.siblings)) throw new Error(`${repoId}@${revision}: the Hub's file list has no "sha" or "siblings"`);
@@ -84,11 +86,13 @@ export interface FileMeta {
   readonly size: number;
   /** Where the bytes are (the CDN URL for LFS files). */
   readonly url: string;
+  /** The repo's kind (default "model"): where the blob is cached. */
+  readonly repoType?: RepoType;
 }
 
 /** HEAD of `/{repo}/resolve/{revision}/{file}`, redirects not followed except same-host relative ones (renamed repos). */
-export async function fileMeta(repoId: string, revision: string, file: string): Promise<FileMeta> {
-  let url = `${hubEndpoint()}/${enc(repoId)}/resolve/${encodeURIComponent(revision)}/${enc(file)}`;
+export async function fileMeta(repoId: string, revision: string, file: string, type: RepoType = "model"): Promise<FileMeta> {
+  let url = `${hubEndpoint()}/${urlPrefix(type)}${enc(repoId)}/resolve/${encodeURIComponent(revision)}/${enc(file)}`;
   for (let hop = 0; ; hop++) {
     const res = await request(url, { method: "HEAD", redirect: "manual", headers: { "accept-encoding": "identity" } });
     const h = res.headers;
@@ -104,7 +108,7 @@ export async function fileMeta(repoId: string, revision: string, file: string): 
     if (!commit || !etag || !Number.isFinite(size)) {
       throw new Error(`${repoId}@${revision}/${file}: the Hub's answer lacks X-Repo-Commit, ETag or size; is HF_ENDPOINT (${hubEndpoint()}) a Hugging Face Hub?`);
     }
-    return { file, commit, etag, size, url: location ? new URL(location, url).toString() : url };
+    return { file, commit, etag, size, url: location ? new URL(location, url).toString() : url, repoType: type };
   }
 }
 
@@ -125,7 +129,8 @@ async function hashExisting(file: string, hash: Hash | undefined): Promise<void>
  * A partial `blobs/{etag}.incomplete` from an earlier attempt is resumed with `Range`.
  */
 export async function downloadBlob(repoId: string, meta: FileMeta, progress: Progress, counted = { bytes: 0 }): Promise<string> {
-  const blob = blobPath(repoId, meta.etag);
+  const type = meta.repoType ?? "model";
+  const blob = blobPath(repoId, meta.etag, process.env, type);
   if (!existsSync(blob)) {
     await fsp.mkdir(path.dirname(blob), { recursive: true });
     const part = `${blob}.incomplete`;
@@ -173,7 +178,7 @@ export async function downloadBlob(repoId: string, meta: FileMeta, progress: Pro
     }
     await fsp.rename(part, blob);
   }
-  return linkSnapshotFile(repoId, meta.commit, meta.file, meta.etag);
+  return linkSnapshotFile(repoId, meta.commit, meta.file, meta.etag, process.env, type);
 }
 
 /** Downloads `metas` with one progress display for all of them; files already linked in the snapshot are skipped. */
