@@ -143,7 +143,8 @@ async function activate(c: Candidate, asked: boolean): Promise<void> {
 export async function setBackend(name?: BackendName, need?: MemoryNeed): Promise<BackendInfo> {
   const wanted = name ?? (process.env.LENS_BACKEND as BackendName | undefined);
   if (wanted) {
-    const c = CANDIDATES.find((x) => x.name === wanted) ?? { name: wanted, register: () => undefined };
+    // typed: tslab's TypeScript 5.0 infers a union without `capacity` and fails every notebook's import cell
+    const c: Candidate = CANDIDATES.find((x) => x.name === wanted) ?? { name: wanted, register: () => undefined };
     const how = name ? `setBackend("${name}")` : `LENS_BACKEND=${wanted}`;
     const cap = c.capacity?.();
     if (need && cap !== undefined && hardNeed(need) > cap) throw tooBig(how, wanted, need, cap); // before starting it
