@@ -26,10 +26,17 @@ async function child(dir: string, id: string): Promise<void> {
   const shape = LARGE_SHAPES[id];
   const before = rss();
   let t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const model = await HookedTransformer.fromPretrained(dir);
   const loadS = (performance.now() - t0) / 1000;
+  const loadCpu = process.cpuUsage(cpu0);
+  const loadCpuS = (loadCpu.user + loadCpu.system) / 1e6; // CPU time: what the load costs on a machine of its own
   const loadPeak = process.resourceUsage().maxRSS * 1024;
   const afterLoad = rss();
+  if (process.env.BENCH_LOAD_ONLY === "1") {
+    console.log(JSON.stringify({ backend: backendInfo().name, weightBytes: model.weightBytes, loadS, loadCpuS, loadPeakMiB: loadPeak / MiB, rssAfterLoadMiB: afterLoad / MiB }));
+    process.exit(0);
+  }
   const tokens = tf.tensor2d(benchTokens(1, 128, shape.dVocab), [1, 128], "int32");
   t0 = performance.now();
   (await model.forward(tokens)).dispose(); // first call also builds the derived weights (flattened W_Q/K/V)
@@ -56,7 +63,7 @@ async function child(dir: string, id: string): Promise<void> {
   const info = backendInfo();
   console.log(JSON.stringify({
     backend: info.name, reason: [`chosen by ${info.chosenBy}`, ...info.skipped.filter((x) => / needs /.test(x.reason)).map((x) => `${x.name} skipped: ${x.reason}`)].join("; "), matmul: info.matmul?.via ?? "", weightBytes: model.weightBytes,
-    loadS, firstS, forwardS, cacheS, cacheBytes, estCacheBytes: est.cacheBytes, cachedHooks, leaked,
+    loadS, loadCpuS, firstS, forwardS, cacheS, cacheBytes, estCacheBytes: est.cacheBytes, cachedHooks, leaked,
     rssBeforeMiB: before / MiB, rssAfterLoadMiB: afterLoad / MiB, loadPeakMiB: loadPeak / MiB, peakMiB: process.resourceUsage().maxRSS / 1024,
   }));
   model.dispose();
@@ -88,7 +95,7 @@ async function benchShape(s: LargeShape): Promise<string[]> {
     const w = lens.weightBytes / MiB;
     const gflops = forwardFlops(1, 128, { nLayers: s.nLayers, dModel: s.dModel, nHeads: s.nHeads, dMlp: s.dMlp, dVocab: s.dVocab, nCtx: s.nCtx }) / 1e9;
     return [
-      `| ${s.id} (${s.dtype}, ${f(fileBytes / 1e9)} GB file) | ${lens.backend} | ${f(lens.weightBytes / 1e9)} GB | ${f(lens.loadS, 1)} | ` +
+      `| ${s.id} (${s.dtype}, ${f(fileBytes / 1e9)} GB file) | ${lens.backend} | ${f(lens.weightBytes / 1e9)} GB | ${f(lens.loadS, 1)} (CPU ${f(lens.loadCpuS, 1)}) | ` +
         `${f(lens.forwardS)} (first ${f(lens.firstS)}) | ${f(np.forward_s)} | ${f(lens.forwardS / np.forward_s)} | ${f(gflops / lens.forwardS, 1)} | ` +
         `${f(lens.cacheS)} (${lens.cachedHooks} hooks, ${f(lens.cacheBytes / MiB, 1)} MiB; estimate ${f(lens.estCacheBytes / MiB, 1)}) | ` +
         `${Math.round(lens.loadPeakMiB)} (${f(lens.loadPeakMiB / w)}×) | ${Math.round(lens.peakMiB)} (${f(lens.peakMiB / w)}×) | ${Math.round(np.peakRssMiB)} | ` +
@@ -131,7 +138,7 @@ async function main(): Promise<void> {
     `Random checkpoints of the real shapes, defaults (backend chosen by size, default weight processing), 1×128 tokens, BLAS threads ${threads} on both sides; ${cpu}. ` +
       "Times in seconds (forward: the second call; the first also builds the derived weights); RSS in MiB, × = over the float32 weights; load average (1, 5, 15 min) before → after.",
     "",
-    "| model | backend | float32 weights | load + processing s | lens forward s | numpy forward s | × numpy | GFLOP/s | runWithCache s (resid_post) | peak RSS after load | peak RSS overall | numpy peak RSS | max \\|Δ log-prob\\| | leaked | load avg |",
+    "| model | backend | float32 weights | load + processing s (CPU s) | lens forward s | numpy forward s | × numpy | GFLOP/s | runWithCache s (resid_post) | peak RSS after load | peak RSS overall | numpy peak RSS | max \\|Δ log-prob\\| | leaked | load avg |",
     "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ...rows,
     "",

@@ -2,11 +2,12 @@
  * `npm run bench`: lens against a float32 NumPy implementation on a random GPT-2-small-shaped checkpoint.
  * Runs each backend configuration in its own process, then bench/numpy_forward.py and bench/numpy_sae.py with
  * /usr/bin/python3, prints a markdown table and writes it to bench/RESULTS.md. BLAS threads are pinned to the same
- * count on both sides: BENCH_THREADS (default 1). Stock and threaded wasm run 4×128 only unless BENCH_FULL=1; LENS_WASM_THREADS is pinned to BENCH_THREADS except in the threaded row (BENCH_WASM_THREADS, default 2). BENCH_ONLY="wasm+BLAS,cpu+BLAS" picks configurations (ids below).
+ * count on both sides: BENCH_THREADS (default 1). Then bench/large.ts (gpt2-xl and Pythia-2.8B shapes, several minutes and
+ * ~10 GB of RAM each; BENCH_LARGE=0 skips it), which keeps its own section of bench/RESULTS.md. Stock and threaded wasm run 4×128 only unless BENCH_FULL=1; LENS_WASM_THREADS is pinned to BENCH_THREADS except in the threaded row (BENCH_WASM_THREADS, default 2). BENCH_ONLY="wasm+BLAS,cpu+BLAS" picks configurations (ids below).
  */
 import { spawnSync } from "node:child_process";
 import { execSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import * as path from "node:path";
 import { forwardFlops, writeGpt2Small } from "./checkpoint";
@@ -93,13 +94,23 @@ async function main() {
     lines.push("", `Max |Δ| of the last-position logits (4×128, sequence 0) against numpy: ${diffs || "not compared"}.`);
     const table = lines.join("\n");
     console.log(table);
-    writeFileSync("bench/RESULTS.md", `# Benchmark results (latest \`npm run bench\`)\n\n${table}\n`);
+    // Sections other scripts own (between <!-- name --> and <!-- /name --> markers, e.g. bench/large.ts's) are kept.
+    const old = existsSync("bench/RESULTS.md") ? readFileSync("bench/RESULTS.md", "utf8") : "";
+    const kept = [...old.matchAll(/<!-- ([\w-]+) -->[\s\S]*?<!-- \/\1 -->/g)].map((m) => m[0]).join("\n\n");
+    writeFileSync("bench/RESULTS.md", `# Benchmark results (latest \`npm run bench\`)\n\n${table}\n${kept ? `\n${kept}\n` : ""}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-main().catch((e) => {
+async function all(): Promise<void> {
+  await main();
+  if (process.env.BENCH_LARGE === "0") return;
+  const r = spawnSync(process.execPath, ["--import", "tsx", "bench/large.ts"], { env, stdio: "inherit" });
+  if (r.status !== 0) throw new Error(`bench/large.ts failed (${r.status})`);
+}
+
+all().catch((e) => {
   console.error(e);
   process.exit(1);
 });

@@ -53,7 +53,7 @@ export function memoryNeedOf(model: string, cfg: TransformerConfig): MemoryNeed 
 
 /** A progress display for a large load (`undefined` below PROGRESS_FROM_BYTES or with `progress: false`). */
 function loadProgress(label: string, total: number, option: ProgressOption | undefined, fileBytes: number): Progress | undefined {
-  if (option === false || (option === undefined && fileBytes < PROGRESS_FROM_BYTES)) return undefined;
+  if (option === false || fileBytes < PROGRESS_FROM_BYTES) return undefined;
   return new Progress(label, total, option ?? true);
 }
 
