@@ -180,5 +180,21 @@ const toyIoiCircuit: Recipe = {
   criteria: [...IOI_CRITERIA, { label: "a name mover attends END → IO ≥ 2× END → S1", ok: (m) => m.nameMoverIoOverS1! >= 2 }],
 };
 
+/**
+ * An attempt at name movers (not bundled): toy-ioi-circuit's recipe with half of the IOI sentences naming three people
+ * and repeating the third before S2 (`distractorFraction: 0.5`), so that pushing down the name in the S2 slot alone no
+ * longer answers; trained to `--out` a scratch folder and compared with toy-ioi-circuit on every card measure.
+ */
+const toyIoiCircuitDistractors: Recipe = {
+  ...toyIoiCircuit,
+  name: "toy-ioi-circuit-distractors",
+  summary: "experiment: toy-ioi-circuit's architecture trained with repeated distractor names (half of the IOI sentences name three people and repeat the third before S2)",
+  cfg: config("toy-ioi-circuit-distractors", { nLayers: 4, dModel: 64, nHeads: 8, nCtx: 48, attnOnly: true, dVocab: circuitVocabulary().length }),
+  corpus: circuitLanguage({ ioiFraction: 0.8, distractorFraction: 0.5 }),
+  corpusDescription: toyIoiCircuit.corpusDescription + "; half of the IOI sentences instead name three people (THREE_NAME_OPENINGS) and " +
+    "repeat the third in a clause before S2 (\"When A , B and C went to the PLACE , D smiled and S gave the OBJECT to IO\")",
+  stages: undefined,
+};
+
 /** Every recipe by model name. */
-export const RECIPES: Readonly<Record<string, Recipe>> = { "toy-attn-2l": toyAttn2l, "toy-ioi": toyIoi, "toy-ioi-circuit": toyIoiCircuit };
+export const RECIPES: Readonly<Record<string, Recipe>> = { "toy-attn-2l": toyAttn2l, "toy-ioi": toyIoi, "toy-ioi-circuit": toyIoiCircuit, "toy-ioi-circuit-distractors": toyIoiCircuitDistractors };
