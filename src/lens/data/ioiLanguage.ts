@@ -9,7 +9,7 @@
  */
 import type { Rng } from "../datasets/prng";
 import { fillerSentence, trainingPair } from "./tinyLanguage";
-import { OBJECTS, PLACES, vocabulary } from "./vocab";
+import { HELD_OUT_PAIR_NAMES, NAMES, OBJECTS, PLACES, vocabulary } from "./vocab";
 
 /** Words this corpus adds after `vocabulary()` (so the ids of the small language are unchanged). */
 export const CIRCUIT_EXTRA_WORDS = ["who", "it", "later", "took", "also", "soon"] as const;
@@ -61,6 +61,15 @@ const STATES = ["open", "closed", "busy", "quiet"];
 const MOODS = ["happy", "sad", "tired"];
 const pick = <T>(rng: Rng, xs: readonly T[]): T => xs[rng.int(0, xs.length)] as T;
 
+/** Openings naming three people (A, B, C) for the repeated-distractor sentences of `circuitIoiSentence`. */
+export const THREE_NAME_OPENINGS = [
+  "When A , B and C went to the PLACE ,", "After A , B and C went to the PLACE ,", "While A , B and C were at the PLACE ,",
+  "When A met B and C at the PLACE ,",
+] as const;
+
+/** Clauses in which the distractor D is repeated before S2 ("..., D smiled and S gave the bone to IO"). */
+const DISTRACTOR_CLAUSES = ["D smiled and", "D was MOOD and", "D laughed and", "D left and"] as const;
+
 /** One IOI sentence of corpus (d) as words (the prompt, then IO and "."), with its names and order. */
 export interface CircuitIoiSentence {
   readonly words: string[];
@@ -81,9 +90,25 @@ function fillSlots(rng: Rng, template: string, names: Record<string, string>): s
   return template.split(" ").flatMap((w) => (slots[w] ?? w).split(" ")).filter((w) => w.length > 0);
 }
 
-/** An IOI sentence: opening (A, B), 0–2 name-free sentences if the opening ends in ".", closing clause with S2, IO. */
-export function circuitIoiSentence(rng: Rng): CircuitIoiSentence {
+/**
+ * An IOI sentence: opening (A, B), 0–2 name-free sentences if the opening ends in ".", closing clause with S2, IO.
+ * With probability `distractorFraction` (default 0) it names three people instead and repeats the third, D, in a clause
+ * before S2 ("When A, B and C went to the PLACE, D smiled and S gave the OBJECT to IO"), so that pushing down the name
+ * in the S2 slot is not enough: IO is the only name of the opening that is not repeated.
+ */
+export function circuitIoiSentence(rng: Rng, distractorFraction = 0): CircuitIoiSentence {
   const [io, s] = trainingPair(rng);
+  if (distractorFraction > 0 && rng.next() < distractorFraction) {
+    let d = pick(rng, NAMES);
+    while (d === io || d === s || HELD.has(d)) d = pick(rng, NAMES);
+    const order = rng.next() < 0.5 ? "ABBA" : "BABA";
+    const abc = order === "ABBA" ? [io, s] : [s, io];
+    abc.splice(rng.int(0, 3), 0, d); // the distractor anywhere among the three
+    const words = fillSlots(rng, pick(rng, THREE_NAME_OPENINGS), { A: abc[0]!, B: abc[1]!, C: abc[2]! });
+    words.push(...fillSlots(rng, pick(rng, DISTRACTOR_CLAUSES), { D: d }), s);
+    words.push(...fillSlots(rng, pick(rng, CLOSINGS), {}), io, ".");
+    return { words, io, s, order };
+  }
   const order = rng.next() < 0.5 ? "ABBA" : "BABA";
   const [a, b] = order === "ABBA" ? [io, s] : [s, io];
   const opening = fillSlots(rng, pick(rng, OPENINGS), { A: a, B: b });
@@ -94,6 +119,8 @@ export function circuitIoiSentence(rng: Rng): CircuitIoiSentence {
   words.push(...fillSlots(rng, pick(rng, CLOSINGS), {}), io, ".");
   return { words, io, s, order };
 }
+
+const HELD = new Set<string>(HELD_OUT_PAIR_NAMES);
 
 let index: Map<string, number> | undefined;
 
@@ -111,12 +138,14 @@ export function circuitWordsToIds(words: readonly string[]): number[] {
 export interface CircuitLanguageOptions {
   /** Probability that a sentence is an IOI sentence (default 0.5); the others are filler sentences with other names. */
   readonly ioiFraction?: number;
+  /** Probability that an IOI sentence has a repeated distractor (`circuitIoiSentence`; default 0). */
+  readonly distractorFraction?: number;
 }
 
 /** `length` ids of running text: BOS (id 0), then whole sentences, cut at `length`. */
 export function circuitLanguageTokens(rng: Rng, length: number, opts: CircuitLanguageOptions = {}): number[] {
   const p = opts.ioiFraction ?? 0.5;
   const out = [0];
-  while (out.length < length) out.push(...circuitWordsToIds(rng.next() < p ? circuitIoiSentence(rng).words : fillerSentence(rng)));
+  while (out.length < length) out.push(...circuitWordsToIds(rng.next() < p ? circuitIoiSentence(rng, opts.distractorFraction).words : fillerSentence(rng)));
   return out.slice(0, length);
 }

@@ -180,5 +180,26 @@ const toyIoiCircuit: Recipe = {
   criteria: [...IOI_CRITERIA, { label: "a name mover attends END → IO ≥ 2× END → S1", ok: (m) => m.nameMoverIoOverS1! >= 2 }],
 };
 
+/**
+ * An attempt at name movers (not bundled): toy-ioi-circuit's recipe with half of the IOI sentences naming three people
+ * and repeating the third before S2 (`distractorFraction: 0.5`), so that pushing down the name in the S2 slot alone no
+ * longer answers; trained to `--out` a scratch folder and compared with toy-ioi-circuit on every card measure.
+ * Tried once (`npm run train -- toy-ioi-circuit-distractors --out .tmp/exp/toy-ioi-circuit-distractors --max-steps 2000`,
+ * 1231 s on 2 shared cores): no name movers either (the best IO-copying heads, L2H5 and L2H7 again, attend IO 1.3–1.4×
+ * S1 on seeds 101–103), logit difference 9.8–10.5 (below toy-ioi-circuit's 14.5–15.9), ABC −1.29 / 0.07 / −0.52, no
+ * induction head; stronger compensation when the candidates are ablated (10.25 → 9.82 against a naive 7.63 on seed
+ * 101). Not better on every card measure, so not bundled.
+ */
+const toyIoiCircuitDistractors: Recipe = {
+  ...toyIoiCircuit,
+  name: "toy-ioi-circuit-distractors",
+  summary: "experiment: toy-ioi-circuit's architecture trained with repeated distractor names (half of the IOI sentences name three people and repeat the third before S2)",
+  cfg: config("toy-ioi-circuit-distractors", { nLayers: 4, dModel: 64, nHeads: 8, nCtx: 48, attnOnly: true, dVocab: circuitVocabulary().length }),
+  corpus: circuitLanguage({ ioiFraction: 0.8, distractorFraction: 0.5 }),
+  corpusDescription: toyIoiCircuit.corpusDescription + "; half of the IOI sentences instead name three people (THREE_NAME_OPENINGS) and " +
+    "repeat the third in a clause before S2 (\"When A , B and C went to the PLACE , D smiled and S gave the OBJECT to IO\")",
+  stages: undefined,
+};
+
 /** Every recipe by model name. */
-export const RECIPES: Readonly<Record<string, Recipe>> = { "toy-attn-2l": toyAttn2l, "toy-ioi": toyIoi, "toy-ioi-circuit": toyIoiCircuit };
+export const RECIPES: Readonly<Record<string, Recipe>> = { "toy-attn-2l": toyAttn2l, "toy-ioi": toyIoi, "toy-ioi-circuit": toyIoiCircuit, "toy-ioi-circuit-distractors": toyIoiCircuitDistractors };

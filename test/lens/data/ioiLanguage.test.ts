@@ -54,3 +54,30 @@ test("circuitLanguage rows: BOS then text, a pure function of (seed, index), ids
   const text = row.slice(1).map((t) => circuitVocabulary()[t]).join(" ");
   assert.deepEqual(tok.encode(text), row.slice(1));
 });
+
+test("repeated-distractor IOI sentences: three names in the opening, the distractor repeated before S2, IO the only one not repeated", () => {
+  const rng = makeRng(11);
+  const names = new Set(NAMES);
+  let three = 0;
+  for (let i = 0; i < 400; i++) {
+    const s = circuitIoiSentence(rng, 0.5);
+    const w = s.words;
+    assert.deepEqual(w.slice(-3), ["to", s.io, "."]);
+    const prompt = w.slice(0, -2);
+    const found = prompt.filter((x) => names.has(x));
+    const count = (n: string) => found.filter((x) => x === n).length;
+    assert.equal(count(s.io), 1, w.join(" "));
+    assert.equal(count(s.s), 2, w.join(" "));
+    assert.equal(found[found.length - 1], s.s, `S2 is the last name before END: ${w.join(" ")}`);
+    if (found.length === 5) {
+      three++;
+      const d = found[3]!;
+      assert.ok(d !== s.io && d !== s.s && count(d) === 2, `the distractor is named in the opening and repeated before S2: ${w.join(" ")}`);
+      assert.ok(!(HELD_OUT_PAIR_NAMES as readonly string[]).includes(d), "the distractor is never a held-out name");
+    } else assert.equal(found.length, 3, w.join(" "));
+    circuitWordsToIds(w);
+  }
+  assert.ok(three > 150 && three < 250, `about half the sentences: ${three}`);
+  // the default corpus is unchanged by the option's existence: the same rng stream as distractorFraction 0
+  assert.deepEqual(circuitIoiSentence(makeRng(5)).words, circuitIoiSentence(makeRng(5), 0).words);
+});
