@@ -80,17 +80,31 @@ export class HubDataset implements AsyncIterable<Record<string, unknown>> {
     readonly commit: string,
     /** True when the files were already in the cache (nothing downloaded). */
     readonly fromCache: boolean,
+    /** The rows of the split this dataset covers (default all; see `subset`). */
+    readonly range: RowRange = {},
   ) {}
 
-  /** Rows in the split. */
+  /** Rows in the split (in `range`). */
   get numRows(): number {
-    return this.rowsPerFile.reduce((a, b) => a + b, 0);
+    const all = this.rowsPerFile.reduce((a, b) => a + b, 0);
+    const from = Math.min(all, this.range.offset ?? 0);
+    return Math.min(all - from, this.range.limit ?? Infinity);
+  }
+
+  /**
+   * A view of some rows (relative to this one), itself re-iterable: for example a training part and a held-out part,
+   * `ds.subset({ limit: 5000 })` and `ds.subset({ offset: 5000 })`. Nothing is read.
+   */
+  subset(range: RowRange): HubDataset {
+    const offset = (this.range.offset ?? 0) + (range.offset ?? 0);
+    const limit = Math.max(0, Math.min(this.numRows - (range.offset ?? 0), range.limit ?? Infinity));
+    return new HubDataset(this.repoId, this.split, this.column, this.files, this.rowsPerFile, this.columns, this.revision, this.commit, this.fromCache, { offset, limit });
   }
 
   /** Rows as objects (all columns, or `columns`), streamed across the split's files one row group at a time. */
   async *rows(range: RowRange & { readonly columns?: readonly string[] } = {}): AsyncGenerator<Record<string, unknown>> {
-    let skip = range.offset ?? 0;
-    let left = range.limit ?? Infinity;
+    let skip = (this.range.offset ?? 0) + (range.offset ?? 0);
+    let left = Math.min(range.limit ?? Infinity, this.numRows - (range.offset ?? 0));
     for (let i = 0; i < this.files.length && left > 0; i++) {
       const n = this.rowsPerFile[i]!;
       if (skip >= n) {
@@ -133,7 +147,8 @@ export class HubDataset implements AsyncIterable<Record<string, unknown>> {
   }
 
   toString(): string {
-    return `HubDataset(${this.repoId}, split "${this.split}", ${this.numRows} rows in ${this.files.length} parquet file(s), column "${this.column}", revision ${this.revision})`;
+    const part = this.range.offset || this.range.limit !== undefined ? ` (rows ${this.range.offset ?? 0}…${(this.range.offset ?? 0) + this.numRows - 1})` : "";
+    return `HubDataset(${this.repoId}, split "${this.split}", ${this.numRows} rows${part} in ${this.files.length} parquet file(s), column "${this.column}", revision ${this.revision})`;
   }
 }
 

@@ -5,3 +5,4 @@ export { makeRng, type Rng } from "./prng";
 export { getDataset, resolveDatasetName, HubDataset, DATASET_ALIASES, type GetDatasetOptions, type RowRange } from "./hubDatasets";
 export { tokenizeAndConcatenate, tokenizeAndConcatenateStream, type TokenizeAndConcatenateOptions, type TextRows } from "./tokenizeAndConcatenate";
 export { openParquet, readParquetRows, type ParquetFile, type ParquetRowsOptions } from "./parquet";
+export { documentTokens, packSequences, packedSequences, type DocumentSource } from "./documents";

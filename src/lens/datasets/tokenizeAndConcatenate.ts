@@ -38,26 +38,10 @@ function textOf(row: string | Readonly<Record<string, unknown>>, column: string,
   return v;
 }
 
-/** The rows of one batch of documents (TL's `tokenize_function`). */
-function packBatch(docs: readonly string[], tok: LensTokenizer, seqLen: number, bos: number | undefined): number[][] {
-  if (docs.length === 0) return [];
-  const tokens: number[] = [];
-  docs.forEach((d, i) => {
-    for (const t of tok.encode(d)) tokens.push(t);
-    if (i < docs.length - 1) tokens.push(tok.eosTokenId);
-  });
-  const rows: number[][] = [];
-  if (tokens.length < seqLen) {
-    rows.push([...tokens, ...new Array<number>(seqLen - tokens.length).fill(tok.padTokenId)]);
-  } else {
-    for (let s = 0; s + seqLen <= tokens.length; s += seqLen) rows.push(tokens.slice(s, s + seqLen));
-  }
-  return bos === undefined ? rows : rows.map((r) => [bos, ...r]);
-}
-
 /**
- * Streams TL's `tokenize_and_concatenate` rows (see the module comment), one batch of documents at a time; only the
- * current batch is held, so a large dataset can be fed through it.
+ * Streams TL's `tokenize_and_concatenate` rows (see the module comment). Each row is yielded as soon as its tokens are
+ * there (the documents are read and tokenized lazily, and at most one batch's tokens are held), so `maxRows` rows of
+ * a large dataset cost only the documents they contain.
  */
 export async function* tokenizeAndConcatenateStream(rows: TextRows, tokenizer: LensTokenizer, opts: TokenizeAndConcatenateOptions = {}): AsyncGenerator<number[]> {
   const maxLength = opts.maxLength ?? 1024;
@@ -69,22 +53,43 @@ export async function* tokenizeAndConcatenateStream(rows: TextRows, tokenizer: L
   const seqLen = maxLength - (addBos ? 1 : 0);
   const bos = addBos ? tokenizer.bosTokenId : undefined;
   let left = opts.maxRows ?? Infinity;
-  let batch: string[] = [];
+  // The batch's token stream is cut as it grows (same rows as cutting it at the end; the first rows come before the
+  // whole batch is tokenized): `tokens[start…]` is what is not yet in a row.
+  let tokens: number[] = [];
+  let start = 0;
+  let docsInBatch = 0;
+  let rowsInBatch = 0;
   let index = 0;
-  const flush = function* (): Generator<number[]> {
-    for (const r of packBatch(batch, tokenizer, seqLen, bos)) {
-      if (left <= 0) return;
-      left--;
-      yield r;
+  const row = (r: number[]) => (bos === undefined ? r : [bos, ...r]);
+  if (left <= 0) return;
+  for await (const item of rows as AsyncIterable<string | Readonly<Record<string, unknown>>>) {
+    const text = textOf(item, column, index++);
+    if (docsInBatch > 0) tokens.push(tokenizer.eosTokenId);
+    for (const t of tokenizer.encode(text)) tokens.push(t);
+    docsInBatch++;
+    while (tokens.length - start >= seqLen) {
+      yield row(tokens.slice(start, start + seqLen));
+      start += seqLen;
+      rowsInBatch++;
+      if (--left <= 0) return;
     }
-    batch = [];
-  };
-  for await (const row of rows as AsyncIterable<string | Readonly<Record<string, unknown>>>) {
-    batch.push(textOf(row, column, index++));
-    if (batch.length === batchSize) yield* flush();
-    if (left <= 0) return;
+    if (start > 65536) {
+      tokens = tokens.slice(start);
+      start = 0;
+    }
+    if (docsInBatch === batchSize) {
+      // end of a batch: the remainder is dropped, or (no full row at all) padded into one row
+      if (rowsInBatch === 0) {
+        yield row([...tokens.slice(start), ...new Array<number>(seqLen - (tokens.length - start)).fill(tokenizer.padTokenId)]);
+        if (--left <= 0) return;
+      }
+      tokens = [];
+      start = 0;
+      docsInBatch = 0;
+      rowsInBatch = 0;
+    }
   }
-  yield* flush();
+  if (docsInBatch > 0 && rowsInBatch === 0) yield row([...tokens.slice(start), ...new Array<number>(seqLen - (tokens.length - start)).fill(tokenizer.padTokenId)]);
 }
 
 /**

@@ -69,6 +69,10 @@ describe("download, cache layout, reuse, offline", () => {
     assert.deepEqual(await texts(ds.texts()), [...train0, ...train1]);
     assert.deepEqual(await texts(ds.texts({ offset: 1150, limit: 100 })), [...train0, ...train1].slice(1150, 1250), "across the file boundary");
     assert.deepEqual((await ds.take(2, 1199)).map((r) => r.meta), [1199, 0], "meta restarts in the second file");
+    const held = ds.subset({ offset: 2400 }), part = ds.subset({ offset: 1000, limit: 300 }).subset({ offset: 100 });
+    assert.deepEqual([held.numRows, part.numRows], [100, 200]);
+    assert.deepEqual(await texts(held.texts()), [...train0, ...train1].slice(2400));
+    assert.deepEqual(await texts(part.texts({ limit: 500 })), [...train0, ...train1].slice(1100, 1300), "a view of a view; limit clipped to the view");
     assert.deepEqual(gets().sort(), Object.keys(files).filter((f) => f.includes("train")).map((f) => `/cdn/${sha256(files[f as keyof typeof files])}`).sort(), "train parquet only (no README, no test split)");
     assert.ok(hub.log.some((r) => r.url === "/api/datasets/NeelNanda/pile-10k/revision/main"));
     assert.ok(hub.log.some((r) => r.method === "HEAD" && r.url === "/datasets/NeelNanda/pile-10k/resolve/" + commitOf("dataset:NeelNanda/pile-10k@main") + "/data/train-00000-of-00002.parquet"));

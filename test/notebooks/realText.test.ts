@@ -1,0 +1,108 @@
+/**
+ * Notebook 04 on real text from the stand-in Hub: a random GPT-2-architecture checkpoint with GPT-2's real tokenizer
+ * and vocabulary (50257; 4 layers, d_model 64, so the run takes minutes, not the 2 of GPT-2 small), through LENS_MODEL;
+ * the stand-in Hub (test/lens/loading/fakeHubServer.ts, its own process, since the notebook runs through spawnSync)
+ * serves `NeelNanda/pile-10k` as parquet written by hyparquet-writer; HF_ENDPOINT points at it and HF_HUB_CACHE at an
+ * empty cache. The notebook must download the dataset (requests in the server's log, Python's layout in the cache),
+ * say that it trains on it, train, evaluate and build dashboards on it, and finish with no failing cell and nothing on
+ * stderr. Runs when LENS_REAL_TEXT_NOTEBOOK=1 (known failure: notebook 04 cell 58 on a random model); skipped otherwise,
+ * or without tslab / nbclient.
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { copyFile, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { test } from "node:test";
+import { courseNotebooks, notebookSkipReason, runNotebook } from "../../scripts/notebooks";
+import { GPT2_TOKENIZER_DIR } from "../fixtures";
+import { randomData, tempDir, writeGpt2Folder, type Tensors } from "../lens/loading/checkpoints";
+import { sampleDocuments, textParquet } from "../lens/datasets/parquetFixtures";
+
+const ROOT = resolve(__dirname, "../..");
+const on = process.env.LENS_REAL_TEXT_NOTEBOOK === "1"; // not yet in CI's heavy pass: cell 58 fails on a random model (no latent fires at the last IOI token)
+const skip = notebookSkipReason() ?? (on ? false : "set LENS_REAL_TEXT_NOTEBOOK=1 to run notebook 04 on stand-in Hub text (several minutes)");
+if (skip) console.log(`notebook 04 on real text skipped: ${skip}`);
+
+/** A random GPT-2 (HF layout) with the real vocabulary and tokenizer: 4 layers, d_model 64, 4 heads, n_ctx 64. */
+async function writeGpt2Shaped(dir: string): Promise<string> {
+  const [V, D, P, M, L] = [50257, 64, 64, 256, 4];
+  const shapes: Record<string, number[]> = { "wte.weight": [V, D], "wpe.weight": [P, D], "ln_f.weight": [D], "ln_f.bias": [D] };
+  for (let l = 0; l < L; l++) {
+    Object.assign(shapes, {
+      [`h.${l}.ln_1.weight`]: [D], [`h.${l}.ln_1.bias`]: [D], [`h.${l}.attn.c_attn.weight`]: [D, 3 * D], [`h.${l}.attn.c_attn.bias`]: [3 * D],
+      [`h.${l}.attn.c_proj.weight`]: [D, D], [`h.${l}.attn.c_proj.bias`]: [D], [`h.${l}.ln_2.weight`]: [D], [`h.${l}.ln_2.bias`]: [D],
+      [`h.${l}.mlp.c_fc.weight`]: [D, M], [`h.${l}.mlp.c_fc.bias`]: [M], [`h.${l}.mlp.c_proj.weight`]: [M, D], [`h.${l}.mlp.c_proj.bias`]: [D],
+    });
+  }
+  const tensors: Tensors = {};
+  Object.entries(shapes).forEach(([k, shape], i) => {
+    const data = randomData(shape.reduce((a, b) => a * b, 1), 500 + i, /\.bias$/.test(k) ? 0.01 : 0.05);
+    if (/ln_\d\.weight|ln_f\.weight/.test(k)) data.forEach((x, j) => (data[j] = 1 + x));
+    tensors[k] = { shape, data };
+  });
+  const config = {
+    model_type: "gpt2", architectures: ["GPT2LMHeadModel"], activation_function: "gelu_new", layer_norm_epsilon: 1e-5,
+    n_embd: D, n_head: 4, n_layer: L, n_positions: P, n_ctx: P, n_inner: M, vocab_size: V, bos_token_id: 50256, eos_token_id: 50256,
+  };
+  await writeGpt2Folder(dir, tensors, config);
+  for (const f of ["tokenizer.json", "tokenizer_config.json"]) await copyFile(join(GPT2_TOKENIZER_DIR, f), join(dir, f));
+  return dir;
+}
+
+/** Starts the stand-in Hub process; resolves with its URL, the request log (filled as it runs) and a stop function. */
+async function startHub(specFile: string): Promise<{ url: string; log: { method: string; url: string }[]; stop: () => Promise<void> }> {
+  const child = spawn(join(ROOT, "node_modules", ".bin", "tsx"), [join(ROOT, "test", "lens", "loading", "fakeHubServer.ts"), specFile], { stdio: ["pipe", "pipe", "inherit"] });
+  const log: { method: string; url: string }[] = [];
+  let buf = "";
+  const url = await new Promise<string>((ok, fail) => {
+    child.on("exit", (code) => fail(new Error(`the stand-in Hub exited (${code})`)));
+    child.stdout!.on("data", (d: Buffer) => {
+      buf += d.toString();
+      let nl: number;
+      while ((nl = buf.indexOf("\n")) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        if (line.startsWith("url ")) ok(line.slice(4));
+        else if (line.startsWith("{")) log.push(JSON.parse(line));
+      }
+    });
+  });
+  const stop = () => new Promise<void>((ok) => { child.removeAllListeners("exit"); child.on("exit", () => ok()); child.stdin!.end(); });
+  return { url, log, stop };
+}
+
+test("notebook 04 on a GPT-2-shaped model trains its SAE on dataset text downloaded from the stand-in Hub", { skip, timeout: 3600000 }, async () => {
+  const dir = await tempDir("nb04-real-text");
+  try {
+    const model = await writeGpt2Shaped(join(dir, "gpt2-shaped"));
+    const docs = sampleDocuments(800, 11);
+    const parquet = join(dir, "train.parquet");
+    await writeFile(parquet, textParquet(docs, { rowGroupSize: 200 }));
+    const spec = join(dir, "hub.json");
+    await writeFile(spec, JSON.stringify({ datasets: [{ repoId: "NeelNanda/pile-10k", branch: "main", files: { "data/train-00000-of-00001.parquet": parquet } }] }));
+    const cache = join(dir, "cache", "hub");
+    await mkdir(cache, { recursive: true });
+    const hub = await startHub(spec);
+    const out = join(dir, "04-executed.ipynb");
+    let res;
+    try {
+      const nb = courseNotebooks().find((p) => p.split("/").pop()!.startsWith("04_"))!;
+      res = runNotebook(nb, { env: { LENS_MODEL: model, HF_ENDPOINT: hub.url, HF_HUB_CACHE: cache, HF_HOME: join(dir, "home") }, offline: false, outPath: out, cellTimeout: 900 });
+    } finally {
+      await hub.stop();
+    }
+    console.log(`04 on real text: ${res.ok ? "ok" : "FAILED"} in ${res.seconds} s`);
+    assert.ok(res.ok, `notebook 04 failed on stand-in Hub text:\n\n${res.problems.join("\n\n")}`);
+    assert.ok(hub.log.some((r) => r.url === "/api/datasets/NeelNanda/pile-10k/revision/main"), "the file list was asked for");
+    assert.ok(hub.log.some((r) => r.method === "GET" && r.url.startsWith("/cdn/")), "the parquet file was downloaded");
+    assert.ok(existsSync(join(cache, "datasets--NeelNanda--pile-10k", "refs", "main")), "cached in Python's layout");
+    const executed = JSON.parse(await readFile(out, "utf8")) as { cells: { outputs?: { text?: string | string[] }[] }[] };
+    const text = executed.cells.flatMap((c) => c.outputs ?? []).map((o) => (Array.isArray(o.text) ? o.text.join("") : o.text ?? "")).join("");
+    assert.match(text, /text: HubDataset\(NeelNanda\/pile-10k, split "train", 800 rows .*downloaded into the Hugging Face cache/);
+    assert.match(text, /blocks\.3\.hook_resid_pre: 400 documents of NeelNanda\/pile-10k packed into sequences of 32 tokens/);
+    assert.match(text, /next-token CE: clean \d/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
