@@ -20,6 +20,14 @@ import {
 import { CORES_PROBE } from "../../../src/lens/accel/wasmThreads";
 import { setBackend } from "../../../src/lens/backend";
 
+/**
+ * The tests below replace `Sign`, a kernel lens itself leaves to tfjs on cpu (its typed-array kernels replace Neg and
+ * the other hot unary ops), so that "stock" means tfjs's kernel.
+ */
+function assertSignIsStock(): void {
+  assert.ok(!overriddenKernels("cpu").includes("Sign"), "lens now replaces Sign on cpu: pick another kernel for these tests");
+}
+
 /** Captures console.warn while `f` runs. */
 function warnings(f: () => void): string[] {
   const seen: string[] = [];
@@ -42,52 +50,54 @@ test("version check: the installed tfjs is the pinned one; another version or a 
 
 test("on a version mismatch overrideKernels warns once, changes nothing, and the stock kernel runs", async () => {
   await setBackend("cpu");
-  const before = tf.getKernel("Neg", "cpu");
+  assertSignIsStock();
+  const before = tf.getKernel("Sign", "cpu");
   const never: FastKernel = () => {
     throw new Error("the replacement must not be installed");
   };
   const versions = { "tfjs-core": "5.0.0", "tfjs-backend-cpu": "5.0.0" };
   const seen = warnings(() => {
-    const restore = overrideKernels("cpu", { Neg: never }, { versions });
-    overrideKernels("cpu", { Neg: never }, { versions });
+    const restore = overrideKernels("cpu", { Sign: never }, { versions });
+    overrideKernels("cpu", { Sign: never }, { versions });
     restore();
   });
   assert.equal(seen.length, 1, `warned once: ${JSON.stringify(seen)}`);
-  assert.match(seen[0], /tfjs-core is 5\.0\.0.*the stock tfjs kernels are used \(Neg on cpu\)/);
-  assert.equal(tf.getKernel("Neg", "cpu"), before, "the registry is untouched");
-  assert.ok(!overriddenKernels("cpu").includes("Neg"));
-  const y = tf.neg(tf.tensor1d([1, -2]));
-  assert.deepEqual(Array.from(await y.data()), [-1, 2]);
+  assert.match(seen[0], /tfjs-core is 5\.0\.0.*the stock tfjs kernels are used \(Sign on cpu\)/);
+  assert.equal(tf.getKernel("Sign", "cpu"), before, "the registry is untouched");
+  assert.ok(!overriddenKernels("cpu").includes("Sign"));
+  const y = tf.sign(tf.tensor1d([1, -2]));
+  assert.deepEqual(Array.from(await y.data()), [1, -1]);
   y.dispose();
 });
 
 test("overrideKernels replaces a kernel, declines to the stock one, and restore puts the stock kernel back", async () => {
   await setBackend("cpu");
-  const stock = tf.getKernel("Neg", "cpu");
+  assertSignIsStock();
+  const stock = tf.getKernel("Sign", "cpu");
   let calls = 0;
-  // Negates float32 via the cpu accessors; declines (undefined) for anything else, so int32 goes to tfjs's kernel.
-  const fastNeg: FastKernel = (args) => {
+  // Sign of float32 via the cpu accessors; declines (undefined) for anything else, so int32 goes to tfjs's kernel.
+  const fastSign: FastKernel = (args) => {
     calls++;
     const x = cpuFloats(args.backend, args.inputs.x);
     if (x === undefined) return undefined;
-    return cpuOutput(args.backend, args.inputs.x!.shape, "float32", x.map((v) => -v))!.info;
+    return cpuOutput(args.backend, args.inputs.x!.shape, "float32", x.map((v) => Math.sign(v)))!.info;
   };
-  const restore = overrideKernels("cpu", { Neg: fastNeg });
-  assert.ok(overriddenKernels("cpu").includes("Neg"));
-  const ours = tf.getKernel("Neg", "cpu")!.kernelFunc;
-  const again = overrideKernels("cpu", { Neg: () => undefined });
-  assert.equal(tf.getKernel("Neg", "cpu")!.kernelFunc, ours, "a second override of the same kernel is skipped");
-  again(); // restores nothing: Neg was already replaced by the first call
-  assert.ok(overriddenKernels("cpu").includes("Neg"));
-  const f = tf.neg(tf.tensor1d([1.5, -2]));
-  const i = tf.neg(tf.tensor1d([3, -4], "int32"));
-  assert.deepEqual(Array.from(await f.data()), [-1.5, 2]);
-  assert.deepEqual(Array.from(await i.data()), [-3, 4], "int32 declined → the stock kernel");
+  const restore = overrideKernels("cpu", { Sign: fastSign });
+  assert.ok(overriddenKernels("cpu").includes("Sign"));
+  const ours = tf.getKernel("Sign", "cpu")!.kernelFunc;
+  const again = overrideKernels("cpu", { Sign: () => undefined });
+  assert.equal(tf.getKernel("Sign", "cpu")!.kernelFunc, ours, "a second override of the same kernel is skipped");
+  again(); // restores nothing: Sign was already replaced by the first call
+  assert.ok(overriddenKernels("cpu").includes("Sign"));
+  const f = tf.sign(tf.tensor1d([1.5, -2]));
+  const i = tf.sign(tf.tensor1d([3, -4], "int32"));
+  assert.deepEqual(Array.from(await f.data()), [1, -1]);
+  assert.deepEqual(Array.from(await i.data()), [1, -1], "int32 declined → the stock kernel");
   assert.equal(i.dtype, "int32");
   assert.equal(calls, 2);
   restore();
-  assert.equal(tf.getKernel("Neg", "cpu"), stock, "the stock config is registered again");
-  assert.ok(!overriddenKernels("cpu").includes("Neg"));
+  assert.equal(tf.getKernel("Sign", "cpu"), stock, "the stock config is registered again");
+  assert.ok(!overriddenKernels("cpu").includes("Sign"));
   tf.dispose([f, i]);
 });
 
@@ -113,17 +123,18 @@ test("memory accessors: a missing data entry, a wrong dtype or length, or a fore
 
 test("a replaced kernel whose accessor finds nothing falls back to the stock kernel (simulated missing internal)", async () => {
   await setBackend("cpu");
+  assertSignIsStock();
   // The BLAS/copy/cpu kernels all read through cpuFloats; a backend that lost its `data` map must reach the stock kernel.
   let declined = 0;
   const restore = overrideKernels("cpu", {
-    Neg: (args) => {
+    Sign: (args) => {
       const x = cpuFloats({ ...(args.backend as object), data: undefined }, args.inputs.x);
       if (x === undefined) declined++;
       return undefined;
     },
   });
-  const y = tf.neg(tf.tensor1d([2, -3]));
-  assert.deepEqual(Array.from(await y.data()), [-2, 3]);
+  const y = tf.sign(tf.tensor1d([2, -3]));
+  assert.deepEqual(Array.from(await y.data()), [1, -1]);
   assert.equal(declined, 1);
   restore();
   y.dispose();
