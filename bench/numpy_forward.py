@@ -19,9 +19,9 @@ def read_safetensors(path):
     for k, v in header.items():
         if k == "__metadata__":
             continue
-        assert v["dtype"] == "F32", (k, v["dtype"])
         s, e = v["data_offsets"]
-        out[k] = np.frombuffer(raw[base + s: base + e], dtype=np.float32).reshape(v["shape"]).copy()
+        dt = {"F32": np.float32, "F16": np.float16}[v["dtype"]]  # F16 (Pythia's files) is decoded to float32
+        out[k] = np.frombuffer(raw[base + s: base + e], dtype=dt).reshape(v["shape"]).astype(np.float32)
     return out
 
 

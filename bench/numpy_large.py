@@ -6,27 +6,11 @@ Runs 1x128 tokens (the ids of bench/checkpoint.ts's benchTokens) after a warm-up
 load time, forward time, peak RSS, and the max |difference| of the last position's log-probabilities against lens's
 (<outDir>/lens-logprobs.f32, written by bench/large.ts's child; log-probs, because lens centres the unembedding).
 """
-import json, os, resource, struct, sys, time
+import json, os, resource, sys, time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from numpy_forward import forward as gpt2_forward, layer_norm, tokens  # noqa: E402
-
-
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(n))
-    base = 8 + n
-    raw = np.memmap(path, dtype=np.uint8, mode="r")
-    out = {}
-    for k, v in header.items():
-        if k == "__metadata__":
-            continue
-        s, e = v["data_offsets"]
-        dt = {"F32": np.float32, "F16": np.float16}[v["dtype"]]
-        out[k] = np.frombuffer(raw[base + s: base + e], dtype=dt).reshape(v["shape"]).astype(np.float32)
-    return out
+from numpy_forward import forward as gpt2_forward, layer_norm, read_safetensors, tokens  # noqa: E402
 
 
 def erf(x):
