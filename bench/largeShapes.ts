@@ -6,17 +6,13 @@
 import { createWriteStream } from "node:fs";
 import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import * as path from "node:path";
+import type { ModelShape } from "./checkpoint";
 
-export interface LargeShape {
+/** A model shape (as bench/checkpoint.ts's) with its family and file dtype. */
+export interface LargeShape extends ModelShape {
   readonly id: string;
   readonly family: "gpt2" | "gpt_neox";
   readonly dtype: "F32" | "F16";
-  readonly nLayers: number;
-  readonly dModel: number;
-  readonly nHeads: number;
-  readonly dMlp: number;
-  readonly dVocab: number;
-  readonly nCtx: number;
 }
 
 export const LARGE_SHAPES: Record<string, LargeShape> = {
