@@ -144,20 +144,19 @@ export async function ioiCircuitReport(model: HookedTransformer, seed: number, n
       t.dispose();
       return (v - scores.logitDiff) / (scores.logitDiff - abcLogitDiff);
     };
-    const intoNameMoverQueries: Array<{ layer: number; grid: Grid }> = [];
-    for (const layer of [...new Set(movers.heads.map(([l]) => l))].sort((a, b) => a - b)) {
-      if (layer === 0) continue;
-      const t = await getPathPatchHeadToHeads(model, metric, { origTokens: ds.tokens, origCache: clean, newCache: abc, receivers: movers.heads.filter(([l]) => l === layer), receiverInput: "q", silent: true });
-      intoNameMoverQueries.push({ layer, grid: (await t.array()) as Grid });
-      t.dispose();
-    }
-    const intoSInhibitionValues: Array<{ layer: number; grid: Grid }> = [];
-    for (const layer of [...new Set(classes.sInhibition.map(([l]) => l))].sort((a, b) => a - b)) {
-      if (layer === 0) continue;
-      const t = await getPathPatchHeadToHeads(model, metric, { origTokens: ds.tokens, origCache: clean, newCache: abc, receivers: classes.sInhibition.filter(([l]) => l === layer), receiverInput: "v", silent: true });
-      intoSInhibitionValues.push({ layer, grid: (await t.array()) as Grid });
-      t.dispose();
-    }
+    /** Path patching from every head into `receivers`' input `input`, one grid per receiver layer (layer 0 has no senders). */
+    const pathPatchInto = async (receivers: readonly HeadRef[], input: "q" | "v") => {
+      const out: Array<{ layer: number; grid: Grid }> = [];
+      for (const layer of [...new Set(receivers.map(([l]) => l))].sort((a, b) => a - b)) {
+        if (layer === 0) continue;
+        const t = await getPathPatchHeadToHeads(model, metric, { origTokens: ds.tokens, origCache: clean, newCache: abc, receivers: receivers.filter(([l]) => l === layer), receiverInput: input, silent: true });
+        out.push({ layer, grid: (await t.array()) as Grid });
+        t.dispose();
+      }
+      return out;
+    };
+    const intoNameMoverQueries = await pathPatchInto(movers.heads, "q");
+    const intoSInhibitionValues = await pathPatchInto(classes.sInhibition, "v");
     const valueSenders = heads(scores.dla, (l, h) => intoSInhibitionValues.some((r) => l < r.grid.length && r.grid[l]![h]! <= VALUE_SENDER_MAX));
     const names = HELD_OUT_PAIR_NAMES.map((nm) => model.tokenizer!.encode(` ${nm}`)[0]!);
     const circuit = circuitOf(classes, ds, movers.heads, valueSenders);
