@@ -8,7 +8,9 @@
  */
 import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { mkdtemp } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
+import * as path from "node:path";
 
 /** One file of a revision; `lfs` files are served through the CDN redirect, keyed by sha256. */
 export interface HubFile {
@@ -69,6 +71,20 @@ export class FakeHub {
     repo.revisions.set(branch, rev);
     repos.set(repoId, repo);
     return rev;
+  }
+
+  /**
+   * A fresh, empty hub cache under `parent` (removed with it), set as HF_HUB_CACHE, with no token file, no HF_TOKEN and
+   * not offline, and an empty request log: the state each test starts from. Returns the cache folder.
+   */
+  async freshCache(parent: string, prefix: string): Promise<string> {
+    const cache = path.join(await mkdtemp(path.join(parent, prefix)), "hub");
+    process.env.HF_HUB_CACHE = cache;
+    process.env.HF_HOME = path.join(parent, "no-such-home"); // no token file
+    delete process.env.HF_HUB_OFFLINE;
+    delete process.env.HF_TOKEN;
+    this.log.length = 0;
+    return cache;
   }
 
   async start(): Promise<string> {

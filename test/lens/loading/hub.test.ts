@@ -9,7 +9,7 @@ import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import * as path from "node:path";
 import { after, before, beforeEach, describe, test } from "node:test";
 import { ensureBackend, HookedTransformer } from "../../../src/lens/index";
@@ -65,12 +65,7 @@ after(async () => {
   await rm(tmp, { recursive: true, force: true });
 });
 beforeEach(async () => {
-  cache = path.join(await mkdtemp(path.join(tmp, "hub-cache-")), "hub"); // under tmp: removed with it in after()
-  process.env.HF_HUB_CACHE = cache;
-  process.env.HF_HOME = path.join(tmp, "no-such-home"); // no token file
-  delete process.env.HF_HUB_OFFLINE;
-  delete process.env.HF_TOKEN;
-  hub.log.length = 0;
+  cache = await hub.freshCache(tmp, "hub-cache-");
 });
 
 describe("download, cache reuse, offline", () => {

@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
-import { mkdir, mkdtemp, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { mkdir, rm, stat, symlink, writeFile } from "node:fs/promises";
 import * as path from "node:path";
 import { after, before, beforeEach, describe, test } from "node:test";
 import { getDataset } from "../../../src/lens/index";
@@ -49,12 +49,7 @@ after(async () => {
   await rm(tmp, { recursive: true, force: true });
 });
 beforeEach(async () => {
-  cache = path.join(await mkdtemp(path.join(tmp, "cache-")), "hub");
-  process.env.HF_HUB_CACHE = cache;
-  process.env.HF_HOME = path.join(tmp, "no-such-home");
-  delete process.env.HF_HUB_OFFLINE;
-  delete process.env.HF_TOKEN;
-  hub.log.length = 0;
+  cache = await hub.freshCache(tmp, "cache-");
 });
 
 describe("download, cache layout, reuse, offline", () => {
