@@ -16,7 +16,8 @@ import { join, resolve } from "node:path";
 import { test } from "node:test";
 import { courseNotebooks, notebookSkipReason, runNotebook } from "../../scripts/notebooks";
 import { GPT2_TOKENIZER_DIR } from "../fixtures";
-import { randomData, tempDir, writeGpt2Folder, type Tensors } from "../lens/loading/checkpoints";
+import { writeGpt2 } from "../../bench/checkpoint";
+import { tempDir } from "../lens/loading/checkpoints";
 import { sampleDocuments, textParquet } from "../lens/datasets/parquetFixtures";
 
 const ROOT = resolve(__dirname, "../..");
@@ -24,28 +25,9 @@ const on = process.env.LENS_REAL_TEXT_NOTEBOOK === "1"; // not yet in CI's heavy
 const skip = notebookSkipReason() ?? (on ? false : "set LENS_REAL_TEXT_NOTEBOOK=1 to run notebook 04 on stand-in Hub text (several minutes)");
 if (skip) console.log(`notebook 04 on real text skipped: ${skip}`);
 
-/** A random GPT-2 (HF layout) with the real vocabulary and tokenizer: 4 layers, d_model 64, 4 heads, n_ctx 64. */
+/** A random GPT-2 (HF layout, bench/checkpoint.ts's writer) with the real vocabulary and tokenizer: 4 layers, d_model 64, 4 heads, n_ctx 64. */
 async function writeGpt2Shaped(dir: string): Promise<string> {
-  const [V, D, P, M, L] = [50257, 64, 64, 256, 4];
-  const shapes: Record<string, number[]> = { "wte.weight": [V, D], "wpe.weight": [P, D], "ln_f.weight": [D], "ln_f.bias": [D] };
-  for (let l = 0; l < L; l++) {
-    Object.assign(shapes, {
-      [`h.${l}.ln_1.weight`]: [D], [`h.${l}.ln_1.bias`]: [D], [`h.${l}.attn.c_attn.weight`]: [D, 3 * D], [`h.${l}.attn.c_attn.bias`]: [3 * D],
-      [`h.${l}.attn.c_proj.weight`]: [D, D], [`h.${l}.attn.c_proj.bias`]: [D], [`h.${l}.ln_2.weight`]: [D], [`h.${l}.ln_2.bias`]: [D],
-      [`h.${l}.mlp.c_fc.weight`]: [D, M], [`h.${l}.mlp.c_fc.bias`]: [M], [`h.${l}.mlp.c_proj.weight`]: [M, D], [`h.${l}.mlp.c_proj.bias`]: [D],
-    });
-  }
-  const tensors: Tensors = {};
-  Object.entries(shapes).forEach(([k, shape], i) => {
-    const data = randomData(shape.reduce((a, b) => a * b, 1), 500 + i, /\.bias$/.test(k) ? 0.01 : 0.05);
-    if (/ln_\d\.weight|ln_f\.weight/.test(k)) data.forEach((x, j) => (data[j] = 1 + x));
-    tensors[k] = { shape, data };
-  });
-  const config = {
-    model_type: "gpt2", architectures: ["GPT2LMHeadModel"], activation_function: "gelu_new", layer_norm_epsilon: 1e-5,
-    n_embd: D, n_head: 4, n_layer: L, n_positions: P, n_ctx: P, n_inner: M, vocab_size: V, bos_token_id: 50256, eos_token_id: 50256,
-  };
-  await writeGpt2Folder(dir, tensors, config);
+  await writeGpt2(dir, { nLayers: 4, dModel: 64, nHeads: 4, dMlp: 256, dVocab: 50257, nCtx: 64 });
   for (const f of ["tokenizer.json", "tokenizer_config.json"]) await copyFile(join(GPT2_TOKENIZER_DIR, f), join(dir, f));
   return dir;
 }
