@@ -46,6 +46,15 @@ def gelu_new(x):
     return np.float32(0.5) * x * (np.float32(1) + np.tanh(np.float32(np.sqrt(2 / np.pi)) * (x + np.float32(0.044715) * (x * x * x))))
 
 
+def attend(q, k, v, mask, scale):
+    """Causal softmax attention of q, k, v [B, H, P, dh]; returns z as [B * P, H * dh]."""
+    B, H, P, dh = q.shape
+    s = q @ k.transpose(0, 1, 3, 2) * scale + mask
+    s = np.exp(s - s.max(-1, keepdims=True))
+    s /= s.sum(-1, keepdims=True)
+    return (s @ v).transpose(0, 2, 1, 3).reshape(B * P, H * dh)
+
+
 def forward(W, cfg, toks):
     B, P = toks.shape
     D, H = cfg["n_embd"], cfg["n_head"]
@@ -58,10 +67,7 @@ def forward(W, cfg, toks):
         h = layer_norm(x, W[p + "ln_1.weight"], W[p + "ln_1.bias"]).reshape(B * P, D)
         qkv = (h @ W[p + "attn.c_attn.weight"] + W[p + "attn.c_attn.bias"]).reshape(B, P, 3, H, dh)
         q, k, v = (qkv[:, :, i].transpose(0, 2, 1, 3) for i in range(3))
-        s = q @ k.transpose(0, 1, 3, 2) * scale + mask
-        s = np.exp(s - s.max(-1, keepdims=True))
-        s /= s.sum(-1, keepdims=True)
-        z = (s @ v).transpose(0, 2, 1, 3).reshape(B * P, D)
+        z = attend(q, k, v, mask, scale)
         x = x + (z @ W[p + "attn.c_proj.weight"] + W[p + "attn.c_proj.bias"]).reshape(B, P, D)
         h = layer_norm(x, W[p + "ln_2.weight"], W[p + "ln_2.bias"]).reshape(B * P, D)
         m = gelu_new(h @ W[p + "mlp.c_fc.weight"] + W[p + "mlp.c_fc.bias"])

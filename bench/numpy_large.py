@@ -10,7 +10,7 @@ import json, os, resource, sys, time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from numpy_forward import forward as gpt2_forward, layer_norm, read_safetensors, tokens  # noqa: E402
+from numpy_forward import attend, forward as gpt2_forward, layer_norm, read_safetensors, tokens  # noqa: E402
 
 
 def erf(x):
@@ -47,10 +47,7 @@ def neox_forward(W, cfg, toks):
         qkv = (h @ W[p + "attention.query_key_value.weight"].T + W[p + "attention.query_key_value.bias"]).reshape(B, P, H, 3, dh)
         q, k, v = (qkv[:, :, :, i].transpose(0, 2, 1, 3) for i in range(3))
         q, k = rope(q), rope(k)
-        s = q @ k.transpose(0, 1, 3, 2) * scale + mask
-        s = np.exp(s - s.max(-1, keepdims=True))
-        s /= s.sum(-1, keepdims=True)
-        z = (s @ v).transpose(0, 2, 1, 3).reshape(B * P, D)
+        z = attend(q, k, v, mask, scale)
         attn = z @ W[p + "attention.dense.weight"].T + W[p + "attention.dense.bias"]
         h2 = layer_norm(x, W[p + "post_attention_layernorm.weight"], W[p + "post_attention_layernorm.bias"]).reshape(B * P, D)
         m = h2 @ W[p + "mlp.dense_h_to_4h.weight"].T + W[p + "mlp.dense_h_to_4h.bias"]
