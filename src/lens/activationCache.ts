@@ -5,6 +5,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { TransformerConfig } from "./config";
+import { headResults } from "./components/attention";
+import { layerNorm } from "./components/layerNorm";
 import { getActName } from "./hookNames";
 
 /** What the cache needs from its model: the config and read access to parameters (W_O, W_U). */
@@ -178,18 +180,11 @@ export class ActivationCache {
 
   /** Adds `blocks.{l}.attn.hook_result` ([batch, pos, head, dModel] = z_h·W_O[h], no b_O) for every layer missing it. */
   computeHeadResults(): void {
-    const { nLayers, nHeads, dHead, dModel } = this.cfg;
-    for (let l = 0; l < nLayers; l++) {
+    for (let l = 0; l < this.cfg.nLayers; l++) {
       const name = `blocks.${l}.attn.hook_result`;
       if (this.store.has(name)) continue;
       const z = this.get("z", l);
-      const result = tf.tidy(() => {
-        const lead = z.shape.slice(0, -2);
-        const n = lead.reduce((a, b) => a * b, 1);
-        const perHead = tf.matMul(z.reshape([n, nHeads, dHead]).transpose([1, 0, 2]), this.model.param(`blocks.${l}.attn.W_O`));
-        return perHead.transpose([1, 0, 2]).reshape([...lead, nHeads, dModel]);
-      });
-      this.store.set(name, result);
+      this.store.set(name, tf.tidy(() => headResults(z, this.model.param(`blocks.${l}.attn.W_O`))));
     }
   }
 
@@ -235,16 +230,13 @@ export class ActivationCache {
   applyLnToStack(stack: tf.Tensor, opts: { layer?: number; mlpInput?: boolean; recomputeLn?: boolean } = {}): tf.Tensor {
     const layer = this.layerOf(opts.layer, this.cfg.nLayers);
     return tf.tidy(() => {
-      const centred = stack.sub(stack.mean(-1, true));
       const ln = layer === this.cfg.nLayers ? "ln_final" : `blocks.${layer}.${opts.mlpInput ? "ln2" : "ln1"}`;
       if (opts.recomputeLn) {
         // Re-run the LayerNorm module on each component, with its weight and bias when it has them (unprocessed models).
-        const normalized = centred.div(centred.square().mean(-1, true).add(this.cfg.eps).sqrt());
-        if (this.cfg.normalizationType !== "LN") return normalized;
-        return normalized.mul(this.model.param(`${ln}.w`)).add(this.model.param(`${ln}.b`));
+        const affine = this.cfg.normalizationType === "LN";
+        return layerNorm(stack, affine ? this.model.param(`${ln}.w`) : undefined, affine ? this.model.param(`${ln}.b`) : undefined, this.cfg.eps);
       }
-      const scaleName = `${ln}.hook_scale`;
-      return centred.div(this.get(scaleName));
+      return stack.sub(stack.mean(-1, true)).div(this.get(`${ln}.hook_scale`));
     });
   }
 

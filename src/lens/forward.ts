@@ -85,19 +85,37 @@ export function runModel(w: ModelWeights, cfg: TransformerConfig, hooks: HookReg
 }
 
 /**
+ * −log softmax(logits)[target] per row: logits `[n, vocab]`, int32 targets `[n]` → `[n]`. The forward gathers the n
+ * entries (no one-hot); the gradient is `softmax − onehot(target)` per row, written out (tfjs-wasm has no gradient
+ * kernel for gather), so it trains on every backend.
+ */
+function nllOfTargets(logits2d: tf.Tensor, targets: tf.Tensor): tf.Tensor {
+  const [n, vocab] = logits2d.shape as [number, number];
+  // `save` keeps log-probs only while a gradient is being recorded (tfjs skips it otherwise: no leak at inference).
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
+    const logProbs = tf.logSoftmax(x, -1);
+    save([logProbs, targets]); // the caller's tidy frees both before a backward pass runs
+    const flatIndex = tf.range(0, n * vocab, vocab, "int32").add(targets);
+    const value = tf.gather(logProbs.reshape([n * vocab]), flatIndex).neg();
+    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => saved[0]!.exp().sub(tf.oneHot(saved[1]!, vocab)).mul(dy.expandDims(1));
+    return { value, gradFunc };
+  });
+  return f(logits2d);
+}
+
+/**
  * Next-token cross-entropy from logits `[batch, pos, vocab]` and tokens `[batch, pos]`: the mean over
  * batch×(pos−1), or per token `[batch, pos − 1]` (+NLL) when `perToken`. With an attention mask, predictions of
- * padding count 0 and the mean is over real targets only.
+ * padding count 0 and the mean is over real targets only. Differentiable (training uses it too).
  */
 export function lmCrossEntropy(logits: tf.Tensor, tokens: tf.Tensor2D, perToken: boolean, attentionMask?: tf.Tensor): tf.Tensor {
   return tf.tidy(() => {
     const [batch, pos, vocab] = logits.shape;
     if (pos < 2) throw new Error(`the loss needs at least 2 positions per sequence, got ${pos}`);
     const n = batch * (pos - 1);
-    const logProbs = tf.logSoftmax(logits.slice([0, 0, 0], [batch, pos - 1, vocab]).reshape([n, vocab]), -1);
     const next = tokens.slice([0, 1], [batch, pos - 1]).reshape([n]).cast("int32");
-    const flatIndex = tf.range(0, n * vocab, vocab, "int32").add(next);
-    let nll = tf.gather(logProbs.reshape([n * vocab]), flatIndex).neg();
+    let nll = nllOfTargets(logits.slice([0, 0, 0], [batch, pos - 1, vocab]).reshape([n, vocab]), next);
     if (attentionMask === undefined) return perToken ? nll.reshape([batch, pos - 1]) : nll.mean();
     const keep = attentionMask.slice([0, 1], [batch, pos - 1]).reshape([n]).cast("float32");
     nll = nll.mul(keep);

@@ -42,6 +42,19 @@ function causalMask(w: ModelWeights, cfg: TransformerConfig, pos: number): tf.Te
   return full.slice([0, 0], [pos, pos]);
 }
 
+/**
+ * Each head's output `z_h·W_O[h]` (no b_O): z `[..., head, dHead]`, W_O `[head, dHead, dModel]` → `[..., head, dModel]`
+ * (TransformerLens's `hook_result`).
+ */
+export function headResults(z: tf.Tensor, W_O: tf.Tensor): tf.Tensor {
+  const [nHeads, dHead, dModel] = W_O.shape as [number, number, number];
+  const lead = z.shape.slice(0, -2);
+  const n = lead.reduce((a, b) => a * b, 1);
+  // [head, n, dHead] · W_O [head, dHead, dModel] → [head, n, dModel] → [..., head, dModel]
+  const perHead = tf.matMul(z.reshape([n, nHeads, dHead]).transpose([1, 0, 2]), W_O);
+  return perHead.transpose([1, 0, 2]).reshape([...lead, nHeads, dModel]);
+}
+
 /** `x` is the LayerNorm output `[batch, pos, dModel]`; returns the attention output before `hook_attn_out`. */
 export function attention(x: tf.Tensor, w: ModelWeights, cfg: TransformerConfig, layer: number, hooks: HookRegistry, pad?: Padding): tf.Tensor {
   const [batch, pos, dModel] = x.shape;
@@ -70,9 +83,7 @@ export function attention(x: tf.Tensor, w: ModelWeights, cfg: TransformerConfig,
   const z = hooks.run(`${p}.hook_z`, tf.matMul(pattern, heads(v)).transpose([0, 2, 1, 3]));
   const b_O = w.get(`${p}.b_O`);
   if (cfg.useAttnResult) {
-    // [head, batch·pos, dHead] · W_O [head, dHead, dModel] → [batch, pos, head, dModel]
-    const perHead = tf.matMul(z.reshape([batch * pos, nHeads, dHead]).transpose([1, 0, 2]), w.get(`${p}.W_O`));
-    const result = hooks.run(`${p}.hook_result`, perHead.transpose([1, 0, 2]).reshape([batch, pos, nHeads, dModel]));
+    const result = hooks.run(`${p}.hook_result`, headResults(z, w.get(`${p}.W_O`))); // [batch, pos, head, dModel]
     return result.sum(2).add(b_O);
   }
   const W_O = w.derived(`${p}.W_O_flat`, () => w.get(`${p}.W_O`).reshape([width, dModel]));

@@ -24,3 +24,19 @@ export function makeRng(seed: number): Rng {
   };
   return { next, int: (lo, hi) => lo + Math.floor(next() * (hi - lo)) };
 }
+
+/**
+ * `n` values N(0, std²) by Box–Muller over `rand` (uniform [0, 1)): each pair of uniforms gives two samples
+ * (√(−2 ln u)·cos 2πv and ·sin 2πv, u = 1 − rand()), so the same generator gives the same values everywhere.
+ * @example const w = normalSamples(6, 0.02, makeRng(1).next);
+ */
+export function normalSamples(n: number, std: number, rand: () => number): Float32Array {
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i += 2) {
+    const r = Math.sqrt(-2 * Math.log(1 - rand())) * std;
+    const a = 2 * Math.PI * rand();
+    out[i] = r * Math.cos(a);
+    if (i + 1 < n) out[i + 1] = r * Math.sin(a);
+  }
+  return out;
+}

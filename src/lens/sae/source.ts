@@ -1,5 +1,6 @@
 /** Activation sources for `trainSae`: anything with `nextBatch`, and a seeded row sampler over an in-memory matrix. */
 import * as tf from "@tensorflow/tfjs";
+import { makeRng } from "../datasets/prng";
 
 /** A stream of activation batches `[batchSize, dIn]` (the caller disposes each batch). */
 export interface ActivationSource {
@@ -7,16 +8,9 @@ export interface ActivationSource {
   nextBatch(batchSize: number): Promise<tf.Tensor2D>;
 }
 
-/** mulberry32: a small seeded PRNG returning floats in [0, 1). */
+/** mulberry32 (`datasets/prng.ts`) as a function returning floats in [0, 1). */
 export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return makeRng(seed).next;
 }
 
 /** Batches of rows of a matrix `[n, dIn]` drawn by a seeded shuffle (epochs without replacement). Does not own `x`. */

@@ -7,7 +7,7 @@ import * as tf from "@tensorflow/tfjs";
 import { expectedParamShapes } from "../architectures/convert";
 import { ModelWeights } from "../components/weights";
 import type { TransformerConfig } from "../config";
-import { makeRng } from "../datasets/prng";
+import { makeRng, normalSamples } from "../datasets/prng";
 import type { TensorsToWrite } from "../loading/safetensors";
 
 /** Parameters by TL state-dict name. */
@@ -18,16 +18,7 @@ export const FROZEN_KEYS = new Set(["unembed.b_U"]);
 
 /** Seeded N(0, std²) values (Box–Muller over mulberry32), identical on every backend and machine. */
 export function seededNormal(n: number, std: number, seed: number): Float32Array {
-  const rng = makeRng(seed);
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i += 2) {
-    const u = 1 - rng.next();
-    const r = Math.sqrt(-2 * Math.log(u)) * std;
-    const a = 2 * Math.PI * rng.next();
-    out[i] = r * Math.cos(a);
-    if (i + 1 < n) out[i + 1] = r * Math.sin(a);
-  }
-  return out;
+  return normalSamples(n, std, makeRng(seed).next);
 }
 
 /**

@@ -10,7 +10,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import { readFile, rename, writeFile } from "node:fs/promises";
 import * as path from "node:path";
 import type { TransformerConfig } from "../config";
-import { runModel } from "../forward";
+import { lmCrossEntropy, runModel } from "../forward";
 import { HookRegistry } from "../hookPoint";
 import { readSafetensors, writeSafetensors, type TensorsToWrite } from "../loading/safetensors";
 import { AdamW, warmupCosine, type AdamWOptions } from "./adamw";
@@ -19,12 +19,7 @@ import { trainableVariables, trainableWeights, type ParamSet } from "./params";
 
 /** Mean next-token cross-entropy (nats) of logits `[batch, pos, vocab]` on int32 tokens `[batch, pos]`, gather-free. */
 export function nextTokenLoss(logits: tf.Tensor, tokens: tf.Tensor2D): tf.Scalar {
-  return tf.tidy(() => {
-    const [batch, pos, vocab] = logits.shape as [number, number, number];
-    const logProbs = tf.logSoftmax(logits.slice([0, 0, 0], [batch, pos - 1, vocab]), -1);
-    const targets = tf.oneHot(tokens.slice([0, 1], [batch, pos - 1]).cast("int32"), vocab);
-    return logProbs.mul(targets).sum(-1).mean().neg() as tf.Scalar;
-  });
+  return lmCrossEntropy(logits, tokens, false) as tf.Scalar;
 }
 
 /** One progress report. */
