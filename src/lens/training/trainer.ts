@@ -17,7 +17,7 @@ import { AdamW, warmupCosine, type AdamWOptions } from "./adamw";
 import { registerTrainingKernels } from "./kernels";
 import { trainableVariables, trainableWeights, type ParamSet } from "./params";
 
-/** Mean next-token cross-entropy (nats) of logits `[batch, pos, vocab]` on int32 tokens `[batch, pos]`, gather-free. */
+/** Mean next-token cross-entropy (nats) of logits `[batch, pos, vocab]` on int32 tokens `[batch, pos]` (`lmCrossEntropy`). */
 export function nextTokenLoss(logits: tf.Tensor, tokens: tf.Tensor2D): tf.Scalar {
   return lmCrossEntropy(logits, tokens, false) as tf.Scalar;
 }
