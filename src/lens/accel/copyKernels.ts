@@ -6,7 +6,8 @@
  * W_pos costs a multi-megabyte copy per call — and its C++ `GatherV2`/`Tile` compute an index per element (~80 ms to
  * embed 512 tokens of GPT-2 small, against < 1 ms here). Element bits are copied, never converted, so results are
  * identical to the stock kernels. Only 4-byte dtypes (float32, int32) are handled; anything else (bool, string,
- * gather with batchDims or another axis, transposes that move the last axis, short runs) goes to the stock kernel.
+ * gather with batchDims or another axis, short runs, and on wasm transposes that move the last axis) goes to the stock
+ * kernel. On cpu a transpose that moves the last axis is copied in cache-sized tiles (`copyTiles`).
  */
 import * as tf from "@tensorflow/tfjs";
 import { cpuValues, cpuOutput, disposeOutput, overriddenKernels, overrideKernels, wasmHeap, wasmOffset, wasmOutput, type FastKernel, type Info, type KernelArgs } from "./tfjsInternals";
@@ -91,6 +92,43 @@ function copyRuns(from: Span, src: number, strides: readonly number[], outer: re
   }
 }
 
+/** Tile edge of `copyTiles`: a 32×32 tile of 4-byte elements reads and writes 32 cache lines each. */
+const TILE = 32;
+
+/**
+ * A transpose that moves the last axis (the weight converter's 2-D transposes): the last two output dims are copied in
+ * TILE×TILE tiles, so both the reads (input stride `s0`/`s1`) and the writes stay within a few cache lines; the other
+ * output dims are an odometer over `inStrides`. Elements are copied as Int32 bits.
+ */
+function copyTiles(from: Span, inStrides: readonly number[], outShape: readonly number[], to: Span): void {
+  const r = outShape.length;
+  const [n0, n1] = [outShape[r - 2], outShape[r - 1]];
+  const [s0, s1] = [inStrides[r - 2], inStrides[r - 1]];
+  const outer = outShape.slice(0, r - 2);
+  const idx = new Array<number>(r - 2).fill(0);
+  const src = from.arr;
+  const dst = to.arr;
+  let base = from.at;
+  for (let i = 0, total = prod(outer), o = to.at; i < total; i++, o += n0 * n1) {
+    for (let a0 = 0; a0 < n0; a0 += TILE) {
+      const a1 = Math.min(n0, a0 + TILE);
+      for (let b0 = 0; b0 < n1; b0 += TILE) {
+        const b1 = Math.min(n1, b0 + TILE);
+        for (let a = a0; a < a1; a++) {
+          const d = o + a * n1;
+          for (let b = b0, sIdx = base + a * s0 + b0 * s1; b < b1; b++, sIdx += s1) dst[d + b] = src[sIdx];
+        }
+      }
+    }
+    for (let d = r - 3; d >= 0; d--) {
+      base += inStrides[d];
+      if (++idx[d] < outer[d]) break;
+      base -= inStrides[d] * outer[d];
+      idx[d] = 0;
+    }
+  }
+}
+
 function slice(mem: Memory): FastKernel {
   return (args: KernelArgs) => {
     const x = args.inputs.x;
@@ -111,7 +149,7 @@ function slice(mem: Memory): FastKernel {
   };
 }
 
-function transpose(mem: Memory): FastKernel {
+function transpose(mem: Memory, blockLastAxis: boolean): FastKernel {
   return (args: KernelArgs) => {
     const x = args.inputs.x;
     const perm = args.attrs?.perm as number[] | undefined;
@@ -120,13 +158,15 @@ function transpose(mem: Memory): FastKernel {
     let k = r; // output dims k.. are the input's trailing dims in order: contiguous runs
     while (k > 0 && perm[k - 1] === k - 1) k--;
     const run = prod(x.shape.slice(k));
-    if (!FOUR_BYTE.has(x.dtype) || run < MIN_RUN) return undefined;
+    const tiled = run === 1 && blockLastAxis && r >= 2;
+    if (!FOUR_BYTE.has(x.dtype) || (run < MIN_RUN && !tiled)) return undefined;
     const outShape = perm.map((p) => x.shape[p]);
     const m = mem.output(args.backend, outShape, x.dtype, [x]);
     if (m === undefined) return undefined;
     if (prod(outShape) === 0) return m.info;
     const strides = [...tf.util.computeStrides(x.shape), 1];
-    copyRuns(m.ins[0], 0, perm.slice(0, k).map((p) => strides[p]), outShape.slice(0, k), run, m.out);
+    if (run >= MIN_RUN) copyRuns(m.ins[0], 0, perm.slice(0, k).map((p) => strides[p]), outShape.slice(0, k), run, m.out);
+    else copyTiles(m.ins[0], perm.map((p) => strides[p]), outShape, m.out);
     return m.info;
   };
 }
@@ -186,13 +226,14 @@ function tile(mem: Memory): FastKernel {
   };
 }
 
-const KERNELS: Record<string, (mem: Memory) => FastKernel> = { Slice: slice, Transpose: transpose, GatherV2: gather, Tile: tile };
+/** wasm keeps its own C++ transpose for perms that move the last axis; cpu's JS one goes element by element through index arithmetic (~200 s of a Pythia-2.8B load). */
+const KERNELS: Record<string, (mem: Memory, backend: CopyBackend) => FastKernel> = { Slice: slice, Transpose: (mem, b) => transpose(mem, b === "cpu"), GatherV2: gather, Tile: tile };
 const restore = new Map<CopyBackend, () => void>();
 
 /** Replaces `backend`'s Slice, Transpose, GatherV2 and Tile kernels (idempotent). Returns the kernel names replaced. */
 export function installCopyKernels(backend: CopyBackend = "wasm"): string[] {
   if (!restore.has(backend)) {
-    restore.set(backend, overrideKernels(backend, Object.fromEntries(Object.entries(KERNELS).map(([name, make]) => [name, make(MEMORY[backend])]))));
+    restore.set(backend, overrideKernels(backend, Object.fromEntries(Object.entries(KERNELS).map(([name, make]) => [name, make(MEMORY[backend], backend)]))));
   }
   return copyKernelsInstalled(backend);
 }

@@ -7,10 +7,12 @@
  * two nested loops with strides 0 or 1.
  *
  * Bits: each op is the stock kernel's own expression on the same float32 inputs (evaluated in double, stored to
- * float32), so results are bit-identical to tfjs's. Only float32 inputs are handled; other dtypes, complex, and
+ * float32), so results are bit-identical to tfjs's, except that Sigmoid, Exp and Erf take exp from `fastExp.ts`
+ * (at most 1 float32 ulp from the stock kernel). Only float32 inputs are handled; other dtypes, complex, and
  * shapes that do not broadcast go to the stock kernel (which raises its own errors).
  */
 import * as tf from "@tensorflow/tfjs";
+import { fastExp } from "./fastExp";
 import { cpuFloats, cpuOutput, cpuValues, type FastKernel } from "./tfjsInternals";
 
 type F32 = Float32Array;
@@ -111,9 +113,9 @@ function binary(inner: Inner): FastKernel {
 const { ERF_P, ERF_A1, ERF_A2, ERF_A3, ERF_A4, ERF_A5 } = tf.backend_util;
 /** The stock cpu expressions (tfjs-backend-cpu 4.22 kernels/<Name>.ts), one loop each. */
 const UNARY: Record<string, (o: F32, x: F32) => void> = {
-  Sigmoid: (o, x) => { for (let i = 0; i < x.length; i++) o[i] = 1 / (1 + Math.exp(-x[i])); },
+  Sigmoid: (o, x) => { for (let i = 0; i < x.length; i++) o[i] = 1 / (1 + fastExp(-x[i])); },
   Tanh: (o, x) => { for (let i = 0; i < x.length; i++) o[i] = Math.tanh(x[i]); },
-  Exp: (o, x) => { for (let i = 0; i < x.length; i++) o[i] = Math.exp(x[i]); },
+  Exp: (o, x) => { for (let i = 0; i < x.length; i++) o[i] = fastExp(x[i]); },
   Log: (o, x) => { for (let i = 0; i < x.length; i++) o[i] = Math.log(x[i]); },
   Square: (o, x) => { for (let i = 0; i < x.length; i++) o[i] = x[i] * x[i]; },
   Sqrt: (o, x) => { for (let i = 0; i < x.length; i++) o[i] = Math.sqrt(x[i]); },
@@ -127,7 +129,7 @@ const UNARY: Record<string, (o: F32, x: F32) => void> = {
       const xi = x[i];
       const v = Math.abs(xi);
       const t = 1.0 / (1.0 + ERF_P * v);
-      o[i] = Math.sign(xi) * (1.0 - (((((ERF_A5 * t + ERF_A4) * t) + ERF_A3) * t + ERF_A2) * t + ERF_A1) * t * Math.exp(-v * v));
+      o[i] = Math.sign(xi) * (1.0 - (((((ERF_A5 * t + ERF_A4) * t) + ERF_A3) * t + ERF_A2) * t + ERF_A1) * t * fastExp(-v * v));
     }
   },
 };

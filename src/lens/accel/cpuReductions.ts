@@ -4,14 +4,15 @@
  * tfjs-backend-cpu 4.22 builds these from other kernels: Mean = cast → divide every element → transpose (for leading
  * axes) → Sum; Softmax = Max → reshape → broadcast Sub → Exp → Sum → broadcast RealDiv, each with its own output.
  *
- * Bits: each is computed with the stock kernel's arithmetic in the stock order, so results are bit-identical:
+ * Bits: each is computed with the stock kernel's arithmetic in the stock order, so results are bit-identical (Softmax: within 1 float32 ulp, its exp is `fastExp.ts`'s):
  * - Sum: a double accumulator per output, adding the reduced elements in row-major order, stored to float32;
  * - Mean: the same sum of float32(x / n) (the stock kernel divides first, in float32);
  * - Max: the first element, then any greater element or NaN;
- * - Softmax: m = Max of the row, e = float32(exp(float32(x − m))), s = float32(Σ e in double), float32(e / s).
+ * - Softmax: m = Max of the row, e = float32(fastExp(float32(x − m))), s = float32(Σ e in double), float32(e / s).
  * Axes that are neither a trailing nor a leading block, and dtypes other than float32, go to the stock kernel.
  */
 import * as tf from "@tensorflow/tfjs";
+import { fastExp } from "./fastExp";
 import { cpuFloats, cpuOutput, type FastKernel, type Info, type KernelArgs } from "./tfjsInternals";
 
 type F32 = Float32Array;
@@ -124,7 +125,7 @@ const softmax: FastKernel = ({ inputs, backend, attrs }) => {
     for (let j = at; j < at + n; j++) if (x[j] > m || Number.isNaN(x[j])) m = x[j];
     let s = 0;
     for (let j = at; j < at + n; j++) {
-      const e = Math.fround(Math.exp(Math.fround(x[j] - m)));
+      const e = Math.fround(fastExp(Math.fround(x[j] - m)));
       o[j] = e;
       s += e;
     }

@@ -53,8 +53,14 @@ for (const backend of ["wasm", "cpu"] as const) {
     await same(() => x4.transpose([2, 0, 1, 3]), "transpose 2013");
     await same(() => x4.transpose([1, 0, 2, 3]), "transpose 1023");
     await same(() => x4.transpose([0, 1, 2, 3]), "transpose identity");
-    await same(() => x4.transpose([0, 1, 3, 2]), "transpose moving the last axis (stock path)");
-    await same(() => ramp([9, 12]).transpose([1, 0]), "transpose 2-D (stock path)");
+    // Moving the last axis: tiled on cpu (tiles of 32, so sizes that are not multiples of it), stock path on wasm.
+    await same(() => x4.transpose([0, 1, 3, 2]), "transpose moving the last axis");
+    await same(() => ramp([9, 12]).transpose([1, 0]), "transpose 2-D");
+    await same(() => ramp([70, 45]).transpose([1, 0]), "transpose 2-D over several tiles");
+    await same(() => ramp([3, 40, 37]).transpose([0, 2, 1]), "transpose batched 2-D");
+    await same(() => ramp([5, 33, 6]).transpose([2, 1, 0]), "transpose reversing three axes");
+    await same(() => x4.transpose([3, 1, 0, 2]), "transpose 3102");
+    await same(() => ramp([40, 34], "int32").transpose([1, 0]), "transpose 2-D int32");
     await same(() => i3.transpose([1, 0, 2]), "transpose int32");
     // GatherV2 on axis 0 (embeddings): 1-D and 2-D indices, repeats, int32 params; other axes use the stock kernel.
     await same(() => tf.gather(m, tf.tensor1d([3, 0, 39, 3], "int32")), "gather 1-D indices");
