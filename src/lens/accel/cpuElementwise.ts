@@ -111,6 +111,13 @@ function binary(inner: Inner): FastKernel {
 }
 
 const { ERF_P, ERF_A1, ERF_A2, ERF_A3, ERF_A4, ERF_A5 } = tf.backend_util;
+/** The stock cpu Erf's expression (Abramowitz–Stegun 7.1.26), with `fastExp`. */
+export function erf(xi: number): number {
+  const v = Math.abs(xi);
+  const t = 1.0 / (1.0 + ERF_P * v);
+  return Math.sign(xi) * (1.0 - (((((ERF_A5 * t + ERF_A4) * t) + ERF_A3) * t + ERF_A2) * t + ERF_A1) * t * fastExp(-v * v));
+}
+
 /** The stock cpu expressions (tfjs-backend-cpu 4.22 kernels/<Name>.ts), one loop each. */
 const UNARY: Record<string, (o: F32, x: F32) => void> = {
   Sigmoid: (o, x) => { for (let i = 0; i < x.length; i++) o[i] = 1 / (1 + fastExp(-x[i])); },
@@ -124,14 +131,7 @@ const UNARY: Record<string, (o: F32, x: F32) => void> = {
   Neg: (o, x) => { for (let i = 0; i < x.length; i++) o[i] = -1 * x[i]; },
   Abs: (o, x) => { for (let i = 0; i < x.length; i++) o[i] = Math.abs(x[i]); },
   Relu: (o, x) => { for (let i = 0; i < x.length; i++) o[i] = Math.max(0, x[i]); },
-  Erf: (o, x) => {
-    for (let i = 0; i < x.length; i++) {
-      const xi = x[i];
-      const v = Math.abs(xi);
-      const t = 1.0 / (1.0 + ERF_P * v);
-      o[i] = Math.sign(xi) * (1.0 - (((((ERF_A5 * t + ERF_A4) * t) + ERF_A3) * t + ERF_A2) * t + ERF_A1) * t * fastExp(-v * v));
-    }
-  },
+  Erf: (o, x) => { for (let i = 0; i < x.length; i++) o[i] = erf(x[i]); },
 };
 
 function unary(loop: (o: F32, x: F32) => void): FastKernel {

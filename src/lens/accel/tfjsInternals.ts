@@ -180,6 +180,15 @@ export function cpuOutput<A extends CpuArray>(backend: unknown, shape: number[],
   return { info: b.makeTensorInfo(shape, dtype, v), values: v };
 }
 
+/**
+ * Whether tfjs is recording a gradient tape (inside `tf.grad`/`variableGrads`/`customGrad`): the engine's
+ * `state.gradientDepth > 0`. True when that field is missing, so callers that skip the tape when it is off stay safe.
+ */
+export function gradientTapeActive(): boolean {
+  const depth = (tf.engine() as unknown as { state?: { gradientDepth?: unknown } }).state?.gradientDepth;
+  return typeof depth !== "number" || depth > 0;
+}
+
 // ---- memory of the wasm backend (tfjs-backend-wasm's BackendWasm) ----
 
 interface WasmBackendLike {
