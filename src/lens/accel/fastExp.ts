@@ -27,5 +27,5 @@ export function fastExp(x: number): number {
   const k = kf | 0;
   const j = k & (N - 1);
   const p = 1 + r * (1 + r * (0.5 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120 + r / 720)))));
-  return TABLE[j] * p * POW2[(k - j) / N + POW2_BIAS];
+  return TABLE[j] * p * POW2[((k - j) >> 6) + POW2_BIAS]; // (k − j) / 64, exact: k − j is a multiple of 64
 }
