@@ -1,8 +1,9 @@
 /**
  * Fast kernels for the pure-JS cpu backend (`accelerate.ts` installs them when cpu is chosen; `LENS_CPU_KERNELS=0`
  * keeps tfjs's): the elementwise ops (`cpuElementwise.ts`) and reductions/softmax (`cpuReductions.ts`), bit-identical
- * to the stock kernels (Sigmoid, Exp, Erf, Softmax: within 1 float32 ulp, see `fastExp.ts`). Gradients are unchanged: tfjs looks them up by kernel name, and they run through these same
- * kernels.
+ * to the stock kernels (Sigmoid, Exp, Erf, Softmax: within 1 float32 ulp, see `fastExp.ts`). Gradients are unchanged:
+ * tfjs looks them up by kernel name, and they run through these same kernels. The GELUs' one-pass forms are in
+ * `cpuFused.ts` (called from activations.ts).
  */
 import { CPU_ELEMENTWISE } from "./cpuElementwise";
 import { CPU_REDUCTIONS } from "./cpuReductions";
