@@ -158,14 +158,7 @@ export class HookedTransformer extends WeightAccess {
 
   /** Runs `fn` with hooks attached; they are removed when it settles (TransformerLens's `with model.hooks(...)`). */
   async withHooks<T>(fwdHooks: FwdHooks, fn: () => T | Promise<T>): Promise<T> {
-    const level = ++this.contextLevel;
-    try {
-      for (const [target, hook] of fwdHooks) this.hooks.add(target, hook, { level });
-      return await fn();
-    } finally {
-      this.hooks.reset({ level });
-      this.contextLevel--;
-    }
+    return this.inHookScope(fwdHooks, async () => await fn());
   }
 
   /** Attaches a hook until `resetHooks` (or for good with `isPermanent`). Returns how many hook points it matched. */
@@ -266,9 +259,7 @@ export class HookedTransformer extends WeightAccess {
     caching: { store: Map<string, tf.Tensor>; filter: (name: string) => boolean } | undefined,
     compute: () => T,
   ): T {
-    const level = ++this.contextLevel;
-    try {
-      for (const [target, fn] of fwdHooks) this.hooks.add(target, fn, { level });
+    return this.inHookScope(fwdHooks, (level) => {
       if (caching) {
         const cacheHook: HookFn = (act, hook) => {
           caching.store.get(hook.name)?.dispose();
@@ -276,14 +267,36 @@ export class HookedTransformer extends WeightAccess {
         };
         this.hooks.add(caching.filter, cacheHook, { level });
       }
-      return tf.tidy(compute);
-    } catch (e) {
-      if (caching) for (const t of caching.store.values()) t.dispose();
-      caching?.store.clear();
-      throw e;
-    } finally {
+      try {
+        return tf.tidy(compute);
+      } catch (e) {
+        if (caching) for (const t of caching.store.values()) t.dispose();
+        caching?.store.clear();
+        throw e;
+      }
+    });
+  }
+
+  /**
+   * The one hook scope: attaches `fwdHooks` at a new context level, runs `body(level)` and removes that level's hooks
+   * when it settles (at once for a synchronous body, when its promise settles for an async one), also if it throws.
+   */
+  private inHookScope<T>(fwdHooks: FwdHooks, body: (level: number) => T): T {
+    const level = ++this.contextLevel;
+    const close = () => {
       this.hooks.reset({ level });
       this.contextLevel--;
+    };
+    let result: T;
+    try {
+      for (const [target, fn] of fwdHooks) this.hooks.add(target, fn, { level });
+      result = body(level);
+    } catch (e) {
+      close();
+      throw e;
     }
+    if (result instanceof Promise) return result.finally(close) as T;
+    close();
+    return result;
   }
 }
