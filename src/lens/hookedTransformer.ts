@@ -60,8 +60,10 @@ export class HookedTransformer extends WeightAccess {
   }
 
   /**
-   * Loads a Hugging Face checkpoint folder (config.json, model.safetensors or a sharded index, tokenizer.json) or a
-   * repo id already in the Hugging Face cache, with TransformerLens's weight processing on by default.
+   * Loads a model with TransformerLens's weight processing on by default, from: a bundled model's name (`toy-attn-2l`,
+   * `toy-ioi`, `toy-ioi-circuit`, shipped in data/models); a TransformerLens name (`gpt2-small`, `pythia-70m`) or a Hub
+   * repo id, taken from the Hugging Face cache or else downloaded into it (with progress); or a checkpoint folder
+   * (config.json, model.safetensors / a sharded index / pytorch_model.bin, tokenizer.json). See `loadPretrained`.
    */
   static async fromPretrained(nameOrPath: string, opts: FromPretrainedOptions = {}): Promise<HookedTransformer> {
     const { cfg, stateDict, tokenizer } = await loadPretrained(nameOrPath, opts);
