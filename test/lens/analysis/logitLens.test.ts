@@ -2,7 +2,9 @@
  * Logit lens, direct logit attribution and testPrompt against independent computations: the lens at layer 0 redone
  * with a hand-written LayerNorm and unembedding, the final layer against the model's own logits; DLA against the logit
  * difference (accumulated), linearity (layers sum to the final residual) and per-head z·W_O by hand; testPrompt's
- * numbers against a softmax of the model's logits and its printed format.
+ * numbers against a softmax of the model's logits and its printed format. And accumulatedResid({ applyLn: true })
+ * re-runs ln_final on each residual, so its last row (final_post) unembedded gives the model's own logits, on
+ * unprocessed models too, where ln_final has a weight and bias.
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -13,7 +15,7 @@ import * as A from "../../../src/lens/analysis/index";
 import { logitDiff } from "../../../src/lens/patching/index";
 import { expectAllClose } from "../../helpers";
 import { TOLERANCES } from "../../tolerances";
-import { loadReference } from "../../fixtures";
+import { FAMILIES, loadReference } from "../../fixtures";
 import { tempDir, writeTinyGpt2WithTokenizer } from "../loading/checkpoints";
 
 const TOKENS = [[5, 17, 99, 3, 250, 41, 7], [12, 300, 8, 77, 401, 2, 64]];
@@ -125,3 +127,25 @@ test("testPrompt: ranks, logits and probabilities from the model's softmax, Tran
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+for (const family of FAMILIES) {
+  for (const processed of [false, true]) {
+    test(`logit lens of final_post reproduces the logits (${family}, ${processed ? "processed" : "unprocessed"})`, async () => {
+      await setBackend("cpu");
+      const ref = await loadReference(family);
+      const load = processed ? HookedTransformer.fromPretrained : HookedTransformer.fromPretrainedNoProcessing;
+      const model = await load(ref.folder);
+      const [logits, cache] = await model.runWithCache(ref.tokens);
+      const lens = tf.tidy(() => {
+        const stack = cache.accumulatedResid({ applyLn: true }); // [layers + 1, batch, pos, dModel]
+        const last = stack.slice([stack.shape[0] - 1], [1]).squeeze([0]);
+        const [b, p, d] = last.shape;
+        return last.reshape([b * p, d]).matMul(model.W_U).add(model.b_U).reshape(logits.shape);
+      });
+      await expectAllClose(lens, logits, TOLERANCES.float32Invariant, "unembedded final_post");
+      tf.dispose([lens, logits]);
+      cache.dispose();
+      model.dispose();
+    });
+  }
+}
