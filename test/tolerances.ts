@@ -33,6 +33,16 @@ export const TOLERANCES = {
   finiteDifference: { atol: 2e-3, rtol: 2e-2 },
   /** Parameters after N training steps vs after N/2 steps, a checkpoint round trip and N/2 more (same kernels; OpenBLAS may sum in another order). */
   resumedTraining: { atol: 1e-5, rtol: 1e-4 },
+  /**
+   * Scalars read back from float32 tensors (`Math.abs(a − b) < TOLERANCES.scalarUlps.atol`), by how far the two sides'
+   * float32 arithmetic differs. scalarUlps: an O(1) quantity (a probability, a fraction, a score in [0, 1], a
+   * normalised metric) recomputed by the same kind of ops in another order, a few float32 ulps of 1 (1.2e-7 each).
+   */
+  scalarUlps: { atol: 1e-6, rtol: 0 },
+  /** … scalarReduced: through a reduction or softmax over tens of terms, or an O(10) logit, on one side only: ~10–100 ulps. */
+  scalarReduced: { atol: 1e-5, rtol: 0 },
+  /** … scalarForward: a metric of a whole (patched, ablated) forward pass against the same pass rebuilt from other ops, as float32Invariant. */
+  scalarForward: { atol: 1e-4, rtol: 0 },
   /** float64 linear algebra in JS (SVD, eigenvalues) against its own invariants. */
   float64: { atol: 1e-9, rtol: 1e-9 },
 } as const satisfies Record<string, Tolerance>;

@@ -5,7 +5,18 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { makeRng, type Rng } from "./datasets/prng";
-import type { HookedTransformer } from "./hookedTransformer";
+import type { TransformerConfig } from "./config";
+import type { LensTokenizer } from "./tokenizer";
+
+/**
+ * What generation needs of a model (HookedTransformer is one): its config, its tokenizer for text, and a forward on
+ * token rows with an optional attention mask. Narrow so that hookedTransformer.ts can import this file without a cycle.
+ */
+export interface GenerationModel {
+  readonly cfg: TransformerConfig;
+  readonly tokenizer?: LensTokenizer;
+  forward(tokens: number[][], opts: { attentionMask?: number[][] }): Promise<tf.Tensor>;
+}
 
 export interface SamplingOptions {
   /** Divide logits by this before sampling; 0 means greedy (argmax). Default 1. */
@@ -86,7 +97,7 @@ export function sampleLogits(logits: ArrayLike<number>, opts: SamplingOptions, r
   return order[weights.length - 1]!;
 }
 
-async function lastLogits(model: HookedTransformer, rows: number[][], mask: number[][] | undefined): Promise<Float32Array> {
+async function lastLogits(model: GenerationModel, rows: number[][], mask: number[][] | undefined): Promise<Float32Array> {
   const logits = await model.forward(rows, mask ? { attentionMask: mask } : {});
   const last = tf.tidy(() => logits.slice([0, logits.shape[1]! - 1, 0], [-1, 1, -1]));
   logits.dispose();
@@ -103,7 +114,7 @@ async function lastLogits(model: HookedTransformer, rows: number[][], mask: numb
  * const ids = await generate(model, [[464, 3139]], { maxNewTokens: 3, seed: 1, topK: 40 }); // number[][]
  */
 export async function generate(
-  model: HookedTransformer,
+  model: GenerationModel,
   input: string | readonly string[] | readonly number[] | ReadonlyArray<readonly number[]> | tf.Tensor,
   opts: GenerateOptions = {},
 ): Promise<string | string[] | number[][]> {

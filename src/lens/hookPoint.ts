@@ -28,7 +28,8 @@ interface Entry {
   readonly level: number;
 }
 
-function layerOf(name: string): number | undefined {
+/** The block index of a hook name (`blocks.L.…` → L); undefined for hooks outside the blocks (`hook_embed`, `ln_final.…`). */
+export function layerOf(name: string): number | undefined {
   const m = /^blocks\.(\d+)\./.exec(name);
   return m ? Number(m[1]) : undefined;
 }

@@ -60,8 +60,10 @@ export class HookedTransformer extends WeightAccess {
   }
 
   /**
-   * Loads a Hugging Face checkpoint folder (config.json, model.safetensors or a sharded index, tokenizer.json) or a
-   * repo id already in the Hugging Face cache, with TransformerLens's weight processing on by default.
+   * Loads a model with TransformerLens's weight processing on by default, from: a bundled model's name (`toy-attn-2l`,
+   * `toy-ioi`, `toy-ioi-circuit`, shipped in data/models); a TransformerLens name (`gpt2-small`, `pythia-70m`) or a Hub
+   * repo id, taken from the Hugging Face cache or else downloaded into it (with progress); or a checkpoint folder
+   * (config.json, model.safetensors / a sharded index / pytorch_model.bin, tokenizer.json). See `loadPretrained`.
    */
   static async fromPretrained(nameOrPath: string, opts: FromPretrainedOptions = {}): Promise<HookedTransformer> {
     const { cfg, stateDict, tokenizer } = await loadPretrained(nameOrPath, opts);
@@ -158,14 +160,7 @@ export class HookedTransformer extends WeightAccess {
 
   /** Runs `fn` with hooks attached; they are removed when it settles (TransformerLens's `with model.hooks(...)`). */
   async withHooks<T>(fwdHooks: FwdHooks, fn: () => T | Promise<T>): Promise<T> {
-    const level = ++this.contextLevel;
-    try {
-      for (const [target, hook] of fwdHooks) this.hooks.add(target, hook, { level });
-      return await fn();
-    } finally {
-      this.hooks.reset({ level });
-      this.contextLevel--;
-    }
+    return this.inHookScope(fwdHooks, async () => await fn());
   }
 
   /** Attaches a hook until `resetHooks` (or for good with `isPermanent`). Returns how many hook points it matched. */
@@ -266,9 +261,7 @@ export class HookedTransformer extends WeightAccess {
     caching: { store: Map<string, tf.Tensor>; filter: (name: string) => boolean } | undefined,
     compute: () => T,
   ): T {
-    const level = ++this.contextLevel;
-    try {
-      for (const [target, fn] of fwdHooks) this.hooks.add(target, fn, { level });
+    return this.inHookScope(fwdHooks, (level) => {
       if (caching) {
         const cacheHook: HookFn = (act, hook) => {
           caching.store.get(hook.name)?.dispose();
@@ -276,14 +269,36 @@ export class HookedTransformer extends WeightAccess {
         };
         this.hooks.add(caching.filter, cacheHook, { level });
       }
-      return tf.tidy(compute);
-    } catch (e) {
-      if (caching) for (const t of caching.store.values()) t.dispose();
-      caching?.store.clear();
-      throw e;
-    } finally {
+      try {
+        return tf.tidy(compute);
+      } catch (e) {
+        if (caching) for (const t of caching.store.values()) t.dispose();
+        caching?.store.clear();
+        throw e;
+      }
+    });
+  }
+
+  /**
+   * The one hook scope: attaches `fwdHooks` at a new context level, runs `body(level)` and removes that level's hooks
+   * when it settles (at once for a synchronous body, when its promise settles for an async one), also if it throws.
+   */
+  private inHookScope<T>(fwdHooks: FwdHooks, body: (level: number) => T): T {
+    const level = ++this.contextLevel;
+    const close = () => {
       this.hooks.reset({ level });
       this.contextLevel--;
+    };
+    let result: T;
+    try {
+      for (const [target, fn] of fwdHooks) this.hooks.add(target, fn, { level });
+      result = body(level);
+    } catch (e) {
+      close();
+      throw e;
     }
+    if (result instanceof Promise) return result.finally(close) as T;
+    close();
+    return result;
   }
 }

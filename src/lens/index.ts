@@ -47,17 +47,14 @@ export * from "./analysis/index";
 export * from "./datasets/index";
 export { generate, sampleLogits, type GenerateOptions, type SamplingOptions } from "./generate";
 
-// 7. training and bundled models: synthetic corpora, tokenizer, trainer, evaluation
-export { initParams, trainableWeights, toHfGpt2, hfGpt2Config } from "./training/params";
-export { trainLanguageModel, nextTokenLoss } from "./training/trainer";
-export { AdamW, warmupCosine } from "./training/adamw";
-export { registerTrainingKernels } from "./training/kernels";
-export { measureInduction, measureIoi } from "./training/evaluation";
-export { ioiPatching } from "./training/ioiAnalysis";
-export { ioiHeadScores, copyingScores, circuitMeanAblationHooks, ablatedHeadDla, hookedLogitDiff, type IoiHeadScores, type CircuitHead } from "./training/ioiCircuit";
-export { classifyIoiHeads, circuitOf, nameMoversOrCandidates, IOI_CLASS_RULES, type IoiHeadClasses } from "./training/ioiCircuitCard";
-export { corpusBatch, repeatedSpans, tinyLanguage, mixture, randomTokens } from "./data/corpora";
-export { tinyTokenizerJson } from "./data/tinyTokenizer";
+// 7. what the course's notebooks use of the bundled toy models: the IOI head analysis of notebook 02 (head scores,
+// the circuit's classes, mean ablation of a circuit) and the toy language of notebook 04 (corpusBatch, tinyLanguage,
+// vocabulary) are learner-facing tools like the patching functions above. How the toy models are trained and
+// measured (trainLanguageModel, AdamW, initParams, registerTrainingKernels, measureIoi, ioiPatching, …) is
+// "./training/index", an entry of its own.
+export { ioiHeadScores, copyingScores, circuitMeanAblationHooks, type IoiHeadScores, type CircuitHead } from "./training/ioiCircuit";
+export { classifyIoiHeads, IOI_CLASS_RULES, type IoiHeadClasses } from "./training/ioiCircuitCard";
+export { corpusBatch, tinyLanguage } from "./data/corpora";
 export { vocabulary } from "./data/vocab";
 
 // 8. sparse autoencoders (SAELens-compatible) and toy models of superposition

@@ -178,6 +178,7 @@ test("FactoredMatrix.eigenvalues: BA's eigenvalues are the non-zero eigenvalues 
   const [gr, gi] = [await re.data(), await im.data()];
   for (let z = 0; z < 3; z++) {
     const e = eigenvaluesGeneral(ab.subarray(z * m * m, (z + 1) * m * m), m); // sorted by |λ|: the k non-zero come first
+    // 1e-12: float64 eigenvalues of an exactly rank-k float64 product (TOLERANCES.float64 is for O(1) values, these are zeros).
     for (let j = k; j < m; j++) assert.ok(Math.hypot(e.re[j], e.im[j]) < 1e-12, "AB has rank k");
     await expectAllClose(gr.subarray(z * k, (z + 1) * k), e.re.subarray(0, k), TOL, `re[${z}]`);
     await expectAllClose(gi.subarray(z * k, (z + 1) * k), e.im.subarray(0, k), TOL, `im[${z}]`);

@@ -44,7 +44,7 @@ describe("generate (tiny-gpt2, token ids)", () => {
   before(async () => {
     await setBackend("cpu");
     model = await HookedTransformer.fromPretrained((await loadReference("tiny-gpt2")).folder);
-    (await model.forward([[1, 2]])).dispose(); // builds the model's derived weights (fused QKV) once, before counting tensors
+    (await model.forward([[1, 2]])).dispose(); // builds the model's derived weights (flattened W_Q/W_K/W_V/W_O, mask) once, before counting tensors
   });
   after(() => model.dispose());
 

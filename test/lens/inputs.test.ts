@@ -32,7 +32,7 @@ before(async () => {
   fresh = await logitsOf(other, tokens);
   other.dispose();
   model = await HookedTransformer.fromPretrained(FOLDER);
-  (await model.forward([[0]])).dispose(); // the first forward caches derived weights (fused QKV, mask) for good
+  (await model.forward([[0]])).dispose(); // the first forward caches derived weights (flattened W_Q/W_K/W_V/W_O, mask) for good
 });
 after(() => model.dispose());
 

@@ -133,6 +133,7 @@ test("svdSmall: rank-deficient and zero matrices keep orthonormal U and V", asyn
   const y = randomMatrix(2, 5, 32);
   const a = mm(x, y, 8, 2, 5); // rank 2
   const { S } = svdSmall(a, 8, 5);
+  // 1e-14·σ₀: the zero singular values of an exactly rank-2 float64 matrix, a few ε (2.2e-16) times its scale.
   for (let j = 2; j < 5; j++) assert.ok(S[j] < 1e-14 * S[0], `S[${j}] = ${S[j]} should vanish`);
   await checkSvd(a, 8, 5, "rank-2 8×5");
   await checkSvd(tr(a, 8, 5), 5, 8, "rank-2 5×8");
@@ -209,7 +210,7 @@ test("eigenvaluesGeneral: symmetric matrices agree with singular values", async 
   const x = randomMatrix(n, n, 41);
   const psd = mm(tr(x, n, n), x, n, n, n);
   const e = eigenvaluesGeneral(psd, n);
-  await expectAllClose(e.re, svdSmall(psd, n, n).S, { atol: 1e-9, rtol: 1e-9 }, "PSD λ = σ");
+  await expectAllClose(e.re, svdSmall(psd, n, n).S, TOLERANCES.float64, "PSD λ = σ");
   await expectAllClose(e.im, new Float64Array(n), TOL, "PSD im");
   const sym = Float64Array.from(x, (v, k) => v + x[(k % n) * n + Math.floor(k / n)]);
   const es = eigenvaluesGeneral(sym, n);
@@ -246,6 +247,7 @@ test("eigenvaluesGeneral: random matrices — Σλ = trace, Πλ = det, conjugat
         e[(r + n) * 2 * n + r] = -im[i];
       }
       const s = svdSmall(e, 2 * n, 2 * n).S;
+      // 1e-12: A − λI is singular to float64 rounding of O(1) entries (a few hundred ε).
       assert.ok(s[2 * n - 1] < 1e-12, `n=${n}: σ_min(A − λ_${i}I) = ${s[2 * n - 1]}`);
     }
   }
@@ -262,6 +264,7 @@ test("eigenvaluesGeneral: defective Jordan block and a badly scaled similarity",
   const q = orthogonal(n, 61);
   const a = mm(mm(q, j, n, n, n), tr(q, n, n), n, n, n);
   const { re, im } = eigenvaluesGeneral(a, n);
+  // 1e-9 (TOLERANCES.float64) for simple eigenvalues; a 4-fold defective cluster is only determined to ~ε^(1/4) ≈ 1e-4, so 1e-2.
   assert.ok(Math.abs(re[0] - 5) < 1e-9 && im[0] === 0, `λ₀ = ${re[0]} + ${im[0]}i`);
   const cluster = [1, 2, 3, 4];
   for (const i of cluster) assert.ok(Math.hypot(re[i] - 2, im[i]) < 1e-2, `clustered λ_${i} = ${re[i]} + ${im[i]}i`);

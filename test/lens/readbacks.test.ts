@@ -11,6 +11,7 @@ import { HookedTransformer, setBackend, type ActivationCache } from "../../src/l
 import * as P from "../../src/lens/patching/index";
 import { loadReference } from "../fixtures";
 import { TEST_BACKENDS } from "../backends";
+import { TOLERANCES } from "../tolerances";
 
 interface Readable {
   read(dataId: object): Promise<unknown>;
@@ -95,7 +96,7 @@ for (const backend of TEST_BACKENDS) {
       assert.equal(n.reads.length, 0, "sweep with normalizedMetric");
       // same values: normalised = (raw − corrupted) / (clean − corrupted)
       const [a, b] = [await raw.result.data(), await n.result.data()];
-      for (let i = 0; i < a.length; i++) assert.ok(Math.abs((a[i]! + 1) / 3 - b[i]!) < 1e-5, `entry ${i}`);
+      for (let i = 0; i < a.length; i++) assert.ok(Math.abs((a[i]! + 1) / 3 - b[i]!) < TOLERANCES.scalarReduced.atol, `entry ${i}`);
       tf.dispose([raw.result, n.result]);
     });
   });

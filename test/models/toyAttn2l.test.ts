@@ -25,7 +25,7 @@ test("toy-attn-2l loads offline by name and is attention-only", async () => {
 for (const seed of [7, 8]) {
   test(`toy-attn-2l: induction on repeated random tokens (seed ${seed})`, async () => {
     const model = await HookedTransformer.fromPretrained("toy-attn-2l");
-    tf.dispose(await model.forward([[0, 2, 3]])); // first run builds the cached derived weights (fused QKV, masks)
+    tf.dispose(await model.forward([[0, 2, 3]])); // first run builds the cached derived weights (flattened W_Q/W_K/W_V/W_O, masks)
     const before = tf.memory().numTensors;
     const r = await measureInduction(model, { seqLen: INDUCTION_SEQ_LEN, batch: 10, seed, low: SPECIAL_TOKENS.length });
     assert.equal(tf.memory().numTensors, before, "measurement leaves no tensors");

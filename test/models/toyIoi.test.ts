@@ -28,6 +28,7 @@ test("toy-ioi: activation patching localises the information flow S2 → END (co
   const L = model.cfg.nLayers;
   assert.ok(p.cleanLogitDiff > 2 && p.corruptedLogitDiff < -2, `the answer flips: ${p.cleanLogitDiff} vs ${p.corruptedLogitDiff}`);
   // Invariant: only S2 differs, so restoring resid_pre of layer 0 at S2 restores the clean run, anywhere else nothing.
+  // 1e-3: a normalised logit difference (÷ clean − corrupted ≈ 4+), so 1e-3 is ~4e-3 logits after a whole float32 forward.
   p.residPre[0]!.forEach((v, i) => assert.ok(Math.abs(v - (i === S2 ? 1 : 0)) < 1e-3, `layer-0 resid_pre at ${i}: ${v}`));
   // Positions before S2 can never carry it (causal attention).
   for (const row of p.residPre) for (let i = 0; i < S2; i++) assert.ok(Math.abs(row[i]!) < 1e-3, `resid_pre before S2: ${row}`);

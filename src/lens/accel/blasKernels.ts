@@ -6,6 +6,7 @@
  */
 import { blasSgemm, loadBlas, type Sgemm } from "./blas";
 import { cpuFloats, cpuOutput, disposeOutput, overriddenKernels, overrideKernels, wasmFloats, wasmOutput, type FastKernel, type Info } from "./tfjsInternals";
+import { broadcastBatchShape } from "../util/matMul";
 
 /** The backends whose memory layout this file knows. */
 export type BlasBackend = "cpu" | "wasm";
@@ -35,19 +36,6 @@ const MEMORY: Record<BlasBackend, Memory> = {
     },
   },
 };
-
-/** Broadcast batch shape of two batch shapes (numpy rules), or undefined when incompatible. */
-function broadcastBatch(a: readonly number[], b: readonly number[]): number[] | undefined {
-  const n = Math.max(a.length, b.length);
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const x = a[a.length - n + i] ?? 1;
-    const y = b[b.length - n + i] ?? 1;
-    if (x !== y && x !== 1 && y !== 1) return undefined;
-    out.push(Math.max(x, y));
-  }
-  return out;
-}
 
 /** For each output batch index, the flat batch index of an operand with batch shape `dims` (broadcast). */
 function batchIndices(outDims: readonly number[], dims: readonly number[]): Int32Array {
@@ -92,8 +80,12 @@ function plan(a: Info, b: Info, tA: boolean, tB: boolean): Plan | undefined {
   if ((tB ? bc : br) !== k) return undefined; // let the stock kernel raise its own error
   const aDims = a.shape.slice(0, -2);
   const bDims = b.shape.slice(0, -2);
-  const outDims = broadcastBatch(aDims, bDims);
-  if (outDims === undefined) return undefined;
+  let outDims: number[];
+  try {
+    outDims = broadcastBatchShape(aDims, bDims);
+  } catch {
+    return undefined; // batch dims that do not broadcast: the stock kernel raises its own error
+  }
   return { outShape: [...outDims, m, n], m, n, k, outDims, aDims, bDims };
 }
 

@@ -1,6 +1,7 @@
 /**
  * ModelWeights: the TransformerLens-layout state dict (`blocks.3.attn.W_Q` [nHeads, dModel, dHead], …) plus
- * compute-friendly forms derived from it once (fused QKV, flattened W_O, rotary tables).
+ * compute-friendly forms derived from it once (each of W_Q, W_K, W_V flattened to [dModel, nHeads·dHead] for its own
+ * product, flattened W_O, the causal mask, rotary tables, stacked per-layer weights).
  */
 import * as tf from "@tensorflow/tfjs";
 

@@ -7,6 +7,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { HookedTransformer } from "../hookedTransformer";
+import { layerOf } from "../hookPoint";
 import { mulberry32, type ActivationSource } from "./source";
 import { documentTokens, packSequences, type DocumentSource } from "../datasets/documents";
 
@@ -15,8 +16,8 @@ import { documentTokens, packSequences, type DocumentSource } from "../datasets/
  * up to that hook's block (`blocks.L.…` → stopAtLayer L + 1). The caller owns the result.
  */
 export async function hookActivation(model: HookedTransformer, input: tf.Tensor2D, hookName: string): Promise<tf.Tensor> {
-  const layer = /^blocks\.(\d+)\./.exec(hookName);
-  const [out, cache] = await model.runWithCache(input, { namesFilter: [hookName], prependBos: false, ...(layer ? { stopAtLayer: Number(layer[1]) + 1 } : {}) });
+  const layer = layerOf(hookName);
+  const [out, cache] = await model.runWithCache(input, { namesFilter: [hookName], prependBos: false, ...(layer !== undefined ? { stopAtLayer: layer + 1 } : {}) });
   const act = cache.get(hookName).clone();
   tf.dispose(out as tf.Tensor);
   cache.dispose();

@@ -1,5 +1,7 @@
 /** Sparse autoencoders (SAELens-compatible): architectures, format, trainer, metrics, activation store, splicing
- * with SAE hook points, feature dashboards, geometric-median init. */
+ * with SAE hook points, feature dashboards, geometric-median init. (The building blocks of an architecture's
+ * encoder — `preActivations` / `activate` in saeHooks.ts, `heaviside` / `stopGradient` in ops.ts — are imported from
+ * those files by whoever writes a new architecture; they are not part of the top-level API.) */
 export { SparseAutoencoder, type SparseAutoencoderOptions } from "./sae";
 export { parseSaeConfig, saeConfigToJson, type SaeConfig, type SaeArchitectureName } from "./config";
 export { getSaeArchitecture, registerSaeArchitecture } from "./registry";
@@ -11,8 +13,8 @@ export { MatrixSource, type ActivationSource } from "./source";
 export { ActivationStore, type ActivationStoreOptions } from "./activationStore";
 export { reconstructionMetrics, densityStats, evaluateSae, meanMaxCosineSimilarity, type ReconstructionMetrics, type DensityStats } from "./metrics";
 export { runWithSaes, runWithCacheWithSaes, saeHook, steeringHook, spliceMetrics, type LatentEdit, type SpliceMetrics, type RunWithSaesOptions } from "./splice";
-export { SAE_HOOK_POINTS, saeHookNames, splicedSaeHook, preActivations, activate, type SaeHookPoint, type SplicedSaeHookOptions, type SaeCacheSink } from "./saeHooks";
-export { jumpRelu, jumpStep, topkRelu, heaviside, stopGradient } from "./ops";
+export { SAE_HOOK_POINTS, saeHookNames, splicedSaeHook, type SaeHookPoint, type SplicedSaeHookOptions, type SaeCacheSink } from "./saeHooks";
+export { jumpRelu, jumpStep, topkRelu } from "./ops";
 export { geometricMedian, type GeometricMedianOptions, type GeometricMedianResult } from "./geometricMedian";
 export { loadPretrainedSae, SAE_RELEASES, type SaeRelease } from "./pretrained";
 export { featureStats, type FeatureStats, type FeatureStatsOptions, type FeatureContext, type LogitWeight } from "./featureStats";

@@ -5,6 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { expectedParamShapes } from "../architectures/convert";
+import { GPT2_DIRECT, type Gpt2Direct } from "../architectures/gpt2";
 import { ModelWeights } from "../components/weights";
 import type { TransformerConfig } from "../config";
 import { makeRng, normalSamples } from "../datasets/prng";
@@ -78,7 +79,7 @@ export function hfGpt2Config(cfg: TransformerConfig, extra: Record<string, unkno
   };
 }
 
-/** The parameters as GPT-2 checkpoint tensors (Conv1D [in, out] layout, fused c_attn, untied lm_head). */
+/** The parameters as GPT-2 checkpoint tensors (Conv1D [in, out] layout, fused c_attn, untied lm_head): the inverse of architectures/gpt2.ts (its GPT2_DIRECT table plus the reshapes). */
 export async function toHfGpt2(params: ParamSet, cfg: TransformerConfig): Promise<TensorsToWrite> {
   const { dModel: D, nHeads: H, dHead: d } = cfg;
   const out: TensorsToWrite = {};
@@ -91,27 +92,19 @@ export async function toHfGpt2(params: ParamSet, cfg: TransformerConfig): Promis
     if (v === undefined) throw new Error(`toHfGpt2: parameter ${k} is missing`);
     return v;
   };
-  await put("wte.weight", p("embed.W_E").clone());
-  await put("wpe.weight", p("pos_embed.W_pos").clone());
+  const direct = async (table: readonly Gpt2Direct[], lensPrefix: string, hfPrefix: string) => {
+    for (const [hf, lens] of table) await put(`${hfPrefix}${hf}`, p(`${lensPrefix}${lens}`).clone());
+  };
+  await direct(GPT2_DIRECT.global, "", "");
   for (let l = 0; l < cfg.nLayers; l++) {
     const b = `blocks.${l}`, h = `h.${l}`;
-    await put(`${h}.ln_1.weight`, p(`${b}.ln1.w`).clone());
-    await put(`${h}.ln_1.bias`, p(`${b}.ln1.b`).clone());
+    await direct(GPT2_DIRECT.attn, `${b}.`, `${h}.`);
     // c_attn.weight [D, 3D], output axis ordered (qkv, head, dHead); TL W_Q is [H, D, d]
     await put(`${h}.attn.c_attn.weight`, tf.tidy(() => tf.concat(["W_Q", "W_K", "W_V"].map((x) => p(`${b}.attn.${x}`).transpose([1, 0, 2]).reshape([D, H * d])), 1)));
     await put(`${h}.attn.c_attn.bias`, tf.tidy(() => tf.concat(["b_Q", "b_K", "b_V"].map((x) => p(`${b}.attn.${x}`).reshape([H * d])), 0)));
     await put(`${h}.attn.c_proj.weight`, p(`${b}.attn.W_O`).reshape([H * d, D]));
-    await put(`${h}.attn.c_proj.bias`, p(`${b}.attn.b_O`).clone());
-    if (cfg.attnOnly) continue;
-    await put(`${h}.ln_2.weight`, p(`${b}.ln2.w`).clone());
-    await put(`${h}.ln_2.bias`, p(`${b}.ln2.b`).clone());
-    await put(`${h}.mlp.c_fc.weight`, p(`${b}.mlp.W_in`).clone());
-    await put(`${h}.mlp.c_fc.bias`, p(`${b}.mlp.b_in`).clone());
-    await put(`${h}.mlp.c_proj.weight`, p(`${b}.mlp.W_out`).clone());
-    await put(`${h}.mlp.c_proj.bias`, p(`${b}.mlp.b_out`).clone());
+    if (!cfg.attnOnly) await direct(GPT2_DIRECT.mlp, `${b}.`, `${h}.`);
   }
-  await put("ln_f.weight", p("ln_final.w").clone());
-  await put("ln_f.bias", p("ln_final.b").clone());
   await put("lm_head.weight", p("unembed.W_U").transpose());
   return out;
 }

@@ -2,8 +2,9 @@
  * A language-model trainer on tfjs: next-token cross-entropy through `runModel` (the library's own forward, so the
  * trained model is exactly the one `HookedTransformer` runs), AdamW with warmup + cosine schedule and gradient
  * clipping, seeded data by batch index, progress and periodic evaluation callbacks, and checkpoint save/resume.
- * Works on cpu and wasm (the wasm gather gradient is registered by `kernels.ts`). Reusable for other objectives via
- * `lossFn` (e.g. sparse autoencoders).
+ * Works on cpu and wasm (the wasm gather gradient is registered by `kernels.ts`). Other objectives on the logits
+ * go through `lossFn` (e.g. the weighted answer-token loss of training/answerLoss.ts); sparse autoencoders have their
+ * own trainer (sae/trainer.ts).
  */
 import * as tf from "@tensorflow/tfjs";
 import { existsSync, mkdirSync } from "node:fs";

@@ -1,6 +1,6 @@
 /**
- * Showing figures and views in a notebook. This is the only module that knows about tslab (the TypeScript Jupyter
- * kernel); nothing else imports it. In plain Node, show() prints a one-line summary.
+ * Showing figures and views in a notebook, through tslab's display writer (tslab.ts, the one module that finds tslab,
+ * the TypeScript Jupyter kernel). In plain Node, show() prints a one-line summary.
  *
  * A figure is sent as one display_data bundle with three forms, and the frontend picks the richest it can render:
  * - application/vnd.plotly.v1+json: drawn by a plotly renderer (JupyterLab with a plotly extension, VS Code);
@@ -14,6 +14,7 @@
  */
 import { figureHtml, figureSummary, plotlyJs, plotlyLoaderHtml, DEFAULT_CONFIG } from "./html";
 import { staticImage, warmStaticImages, type StaticImage } from "./staticImage";
+import { tslabWriter } from "./tslab";
 import { isFigure, isView, type HtmlView, type PlotlyFigure } from "./types";
 
 /** The mime bundle and metadata of one display_data message. */
@@ -24,23 +25,6 @@ export interface DisplayBundle {
 
 /** Output metadata that marks the plotly.js loader (the nbconvert template drops it: the page head has plotly.js). */
 export const LOADER_METADATA = { lens: { plotlyLoader: true } } as const;
-
-type WriteDisplayData = (msg: { data: Record<string, unknown>; metadata: Record<string, unknown>; transient: Record<string, unknown> }, update: boolean) => void;
-
-/**
- * tslab's display writer when this process is a tslab kernel executing a cell, else undefined. Found through
- * require.cache, so plain Node never loads tslab, and the kernel's own copy of tslab is used (not another one
- * resolved from here).
- */
-function tslabWriter(): WriteDisplayData | undefined {
-  if (typeof require === "undefined" || !require.cache) return undefined;
-  for (const key of Object.keys(require.cache)) {
-    if (!/[\\/]tslab[\\/]dist[\\/]jupyter\.js$/.test(key)) continue;
-    const w = (require.cache[key]?.exports as { lastWriteDisplayData?: WriteDisplayData | null } | undefined)?.lastWriteDisplayData;
-    if (typeof w === "function") return w;
-  }
-  return undefined;
-}
 
 /** True when running inside a tslab kernel (show() then sends display_data messages). */
 export function inNotebook(): boolean {

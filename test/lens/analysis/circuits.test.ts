@@ -79,7 +79,7 @@ for (const backend of TEST_BACKENDS) describe(`circuits (tiny-gpt2) on ${backend
     ];
     for (const [fm, expected] of cases) {
       const s = await A.eigenvalueCopyingScore(fm);
-      assert.ok(Math.abs((await s.data())[0]! - expected) < 1e-6);
+      assert.ok(Math.abs((await s.data())[0]! - expected) < TOLERANCES.scalarUlps.atol);
       s.dispose();
       fm.dispose();
     }
@@ -110,7 +110,7 @@ for (const backend of TEST_BACKENDS) describe(`circuits (tiny-gpt2) on ${backend
         });
         const e = (await expected.data())[0]!;
         expected.dispose();
-        assert.ok(Math.abs(s[l1!]![h1!]![l2!]![h2!]! - e) < 1e-4 * Math.max(1, e), `${mode} ${l1}.${h1}→${l2}.${h2}: ${s[l1!]![h1!]![l2!]![h2!]} vs ${e}`);
+        assert.ok(Math.abs(s[l1!]![h1!]![l2!]![h2!]! - e) < TOLERANCES.scalarForward.atol * Math.max(1, e), `${mode} ${l1}.${h1}→${l2}.${h2}: ${s[l1!]![h1!]![l2!]![h2!]} vs ${e}`);
       }
       assert.equal(s[1]![0]![0]![1], 0);
       assert.equal(s[1]![0]![1]![1], 0);
@@ -119,7 +119,7 @@ for (const backend of TEST_BACKENDS) describe(`circuits (tiny-gpt2) on ${backend
     const [L, R] = [tf.tensor2d([[1, 2, 0], [0, 1, 3]]), tf.tensor2d([[1, 0], [2, 1], [0, 1]])];
     const plain = await A.compositionScore(L, R);
     // by hand: L·R = [[5, 2], [2, 4]] → √49 = 7; ‖L‖ = √15; ‖R‖ = √7
-    assert.ok(Math.abs((await plain.data())[0]! - 7 / Math.sqrt(15 * 7)) < 1e-6);
+    assert.ok(Math.abs((await plain.data())[0]! - 7 / Math.sqrt(15 * 7)) < TOLERANCES.scalarUlps.atol);
     const fl = new FactoredMatrix(L.clone(), tf.eye(3));
     const factored = await A.compositionScore(fl, R);
     await expectAllClose(factored, plain, TOLERANCES.float32Invariant, "factored composition score");

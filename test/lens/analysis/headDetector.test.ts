@@ -76,7 +76,7 @@ describe("head detectors (tiny-gpt2)", () => {
       }
       // head 0 of layer 1 is a perfect previous-token head except row 0 (which can only attend to itself)
       const prev = await A.detectHead(model, TOKENS, "previous_token_head");
-      assert.ok(Math.abs(((await prev.array()) as number[][])[1]![0]! - (n - 1) / n) < 1e-6);
+      assert.ok(Math.abs(((await prev.array()) as number[][])[1]![0]! - (n - 1) / n) < TOLERANCES.scalarUlps.atol);
       prev.dispose();
     } finally {
       model.resetHooks();
@@ -120,21 +120,21 @@ describe("head detectors (tiny-gpt2)", () => {
       const before = tf.memory().numTensors;
       const res = await A.inductionScores(model, { seqLen: S, batch: 3, seed: 5 });
       const sc = (await res.scores.array()) as number[][];
-      assert.ok(Math.abs(sc[2]![3]! - 1) < 1e-6, `injected head scores ${sc[2]![3]}`);
+      assert.ok(Math.abs(sc[2]![3]! - 1) < TOLERANCES.scalarUlps.atol, `injected head scores ${sc[2]![3]}`);
       const [loss, cache] = await model.runWithCache(tokens, { namesFilter: (x) => x.endsWith("hook_pattern"), returnType: "loss", lossPerToken: true });
       for (let l = 0; l < 3; l++) {
         const p = (await cache.get("pattern", l).array()) as number[][][][];
         for (let h = 0; h < 4; h++) {
           let sum = 0, count = 0;
           for (const b of p) for (let i = S - 1; i < T; i++) (sum += b[h]![i]![i - (S - 1)]!), count++;
-          assert.ok(Math.abs(sc[l]![h]! - sum / count) < 1e-5, `L${l}H${h}: ${sc[l]![h]} vs ${sum / count}`);
+          assert.ok(Math.abs(sc[l]![h]! - sum / count) < TOLERANCES.scalarReduced.atol, `L${l}H${h}: ${sc[l]![h]} vs ${sum / count}`);
         }
       }
       const perToken = (await loss.array()) as number[][];
       const curve = perToken[0]!.map((_, i) => perToken.reduce((acc, r) => acc + r[i]!, 0) / perToken.length);
       await expectAllClose(res.lossPerToken, curve, TOLERANCES.loss, "per-token loss curve");
       const avg = (xs: number[]) => xs.reduce((x, y) => x + y, 0) / xs.length;
-      assert.ok(Math.abs(res.firstHalfLoss - avg(curve.slice(0, S - 1))) < 1e-5 && Math.abs(res.secondHalfLoss - avg(curve.slice(S - 1))) < 1e-5);
+      assert.ok(Math.abs(res.firstHalfLoss - avg(curve.slice(0, S - 1))) < TOLERANCES.scalarReduced.atol && Math.abs(res.secondHalfLoss - avg(curve.slice(S - 1))) < TOLERANCES.scalarReduced.atol);
       tf.dispose([loss, res.scores]);
       cache.dispose();
       assert.equal(tf.memory().numTensors, before);

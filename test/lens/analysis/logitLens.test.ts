@@ -2,7 +2,9 @@
  * Logit lens, direct logit attribution and testPrompt against independent computations: the lens at layer 0 redone
  * with a hand-written LayerNorm and unembedding, the final layer against the model's own logits; DLA against the logit
  * difference (accumulated), linearity (layers sum to the final residual) and per-head z·W_O by hand; testPrompt's
- * numbers against a softmax of the model's logits and its printed format.
+ * numbers against a softmax of the model's logits and its printed format. And accumulatedResid({ applyLn: true })
+ * re-runs ln_final on each residual, so its last row (final_post) unembedded gives the model's own logits, on
+ * unprocessed models too, where ln_final has a weight and bias.
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -13,7 +15,7 @@ import * as A from "../../../src/lens/analysis/index";
 import { logitDiff } from "../../../src/lens/patching/index";
 import { expectAllClose } from "../../helpers";
 import { TOLERANCES } from "../../tolerances";
-import { loadReference } from "../../fixtures";
+import { FAMILIES, loadReference } from "../../fixtures";
 import { tempDir, writeTinyGpt2WithTokenizer } from "../loading/checkpoints";
 
 const TOKENS = [[5, 17, 99, 3, 250, 41, 7], [12, 300, 8, 77, 401, 2, 64]];
@@ -48,7 +50,7 @@ describe("logit lens and attribution (tiny-gpt2, processed)", () => {
     const row = ((await logits.array()) as number[][][])[1]![4]!;
     const last = lens[3]!;
     assert.equal(last.answerRank, rankIn(row, 33));
-    assert.ok(Math.abs(last.answerLogit! - row[33]!) < 1e-4);
+    assert.ok(Math.abs(last.answerLogit! - row[33]!) < TOLERANCES.scalarForward.atol);
     assert.deepEqual(last.topTokens, [...row.keys()].sort((a, b) => row[b]! - row[a]!).slice(0, 3));
     // layer 0 by hand: x = resid_pre[0][1, 4]; centre, divide by sqrt(mean(x²) + eps), · W_U + b_U
     const x = ((await cache.get("resid_pre", 0).array()) as number[][][])[1]![4]!;
@@ -59,7 +61,7 @@ describe("logit lens and attribution (tiny-gpt2, processed)", () => {
     const bU = (await model.b_U.array()) as number[];
     const byHand = bU.map((b, v) => b + c.reduce((acc, ci, d) => acc + (ci / scale) * WU[d]![v]!, 0));
     assert.equal(lens[0]!.answerRank, rankIn(byHand, 33));
-    assert.ok(Math.abs(lens[0]!.answerLogit! - byHand[33]!) < 1e-4);
+    assert.ok(Math.abs(lens[0]!.answerLogit! - byHand[33]!) < TOLERANCES.scalarForward.atol);
     assert.equal(lens[0]!.topTokens[0], [...byHand.keys()].sort((a, b) => byHand[b]! - byHand[a]!)[0]);
     assert.equal(tf.memory().numTensors, before);
   });
@@ -76,7 +78,7 @@ describe("logit lens and attribution (tiny-gpt2, processed)", () => {
     await expectAllClose(final.map((v, b) => v + bU[ANSWERS[b]![0]!]! - bU[ANSWERS[b]![1]!]!), d, TOLERANCES.float32Invariant, "final_post DLA");
     const layers = await A.directLogitAttribution(cache, ANSWERS, { by: "layer" });
     assert.deepEqual(layers.labels.slice(0, 4), ["embed", "pos_embed", "0_attn_out", "0_mlp_out"]);
-    assert.ok(Math.abs(layers.mean.reduce((a, b) => a + b, 0) - acc.mean[6]!) < 1e-4, "components sum to the final residual");
+    assert.ok(Math.abs(layers.mean.reduce((a, b) => a + b, 0) - acc.mean[6]!) < TOLERANCES.scalarForward.atol, "components sum to the final residual");
     const heads = await A.directLogitAttribution(cache, ANSWERS, { by: "head", pos: [2, 5] });
     assert.equal(heads.labels[5], "L1H1");
     // head L1H1 at (batch 0, pos 2) by hand
@@ -87,7 +89,7 @@ describe("logit lens and attribution (tiny-gpt2, processed)", () => {
     const scale = ((await cache.get("ln_final.hook_scale").array()) as number[][][])[0]![2]![0]!;
     const WU = (await model.W_U.array()) as number[][];
     const byHand = out.reduce((a, o, k) => a + ((o - mu) / scale) * (WU[k]![10]! - WU[k]![20]!), 0);
-    assert.ok(Math.abs(((await heads.perPrompt.array()) as number[][])[5]![0]! - byHand) < 1e-4, "per-head DLA");
+    assert.ok(Math.abs(((await heads.perPrompt.array()) as number[][])[5]![0]! - byHand) < TOLERANCES.scalarForward.atol, "per-head DLA");
     tf.dispose([acc.perPrompt, layers.perPrompt, heads.perPrompt, diff]);
     assert.equal(tf.memory().numTensors, before);
   });
@@ -111,7 +113,7 @@ test("testPrompt: ranks, logits and probabilities from the model's softmax, Tran
       const z = row.reduce((a, v) => a + Math.exp(v - m), 0);
       const a = res.answers[i]!;
       assert.equal(a.rank, rankIn(row, a.token));
-      assert.ok(Math.abs(a.prob - Math.exp(row[a.token]! - m) / z) < 1e-6 && Math.abs(a.logit - row[a.token]!) < 1e-5);
+      assert.ok(Math.abs(a.prob - Math.exp(row[a.token]! - m) / z) < TOLERANCES.scalarUlps.atol && Math.abs(a.logit - row[a.token]!) < TOLERANCES.scalarReduced.atol);
       assert.ok(a.top[0]!.prob >= a.top[1]!.prob && a.top[1]!.prob >= a.top[2]!.prob);
     }
     logits.dispose();
@@ -125,3 +127,25 @@ test("testPrompt: ranks, logits and probabilities from the model's softmax, Tran
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+for (const family of FAMILIES) {
+  for (const processed of [false, true]) {
+    test(`logit lens of final_post reproduces the logits (${family}, ${processed ? "processed" : "unprocessed"})`, async () => {
+      await setBackend("cpu");
+      const ref = await loadReference(family);
+      const load = processed ? HookedTransformer.fromPretrained : HookedTransformer.fromPretrainedNoProcessing;
+      const model = await load(ref.folder);
+      const [logits, cache] = await model.runWithCache(ref.tokens);
+      const lens = tf.tidy(() => {
+        const stack = cache.accumulatedResid({ applyLn: true }); // [layers + 1, batch, pos, dModel]
+        const last = stack.slice([stack.shape[0] - 1], [1]).squeeze([0]);
+        const [b, p, d] = last.shape;
+        return last.reshape([b * p, d]).matMul(model.W_U).add(model.b_U).reshape(logits.shape);
+      });
+      await expectAllClose(lens, logits, TOLERANCES.float32Invariant, "unembedded final_post");
+      tf.dispose([lens, logits]);
+      cache.dispose();
+      model.dispose();
+    });
+  }
+}

@@ -137,7 +137,7 @@ describe("a tokenizer in the folder", () => {
   let model: HookedTransformer;
   before(async () => {
     model = await HookedTransformer.fromPretrained(await writeTinyGpt2WithTokenizer(path.join(tmp, "with-tokenizer")));
-    (await model.forward([[0]])).dispose(); // the first forward caches derived weights (fused QKV, mask) for good
+    (await model.forward([[0]])).dispose(); // the first forward caches derived weights (flattened W_Q/W_K/W_V/W_O, mask) for good
   });
   after(() => model.dispose());
 

@@ -73,7 +73,7 @@ for (const backend of TEST_BACKENDS) describe(`activation patching (tiny-gpt2) o
     tf.dispose([logits, per, atPos]);
     const norm = P.normalizedMetric(metric, { clean: cleanValue, corrupted: corruptValue });
     const [c, k] = [await model.forward(CLEAN), await model.forward(CORRUPT)];
-    assert.ok(Math.abs((await norm(c)) - 1) < 1e-6 && Math.abs(await norm(k)) < 1e-6, "normalised metric is 1 on clean and 0 on corrupted");
+    assert.ok(Math.abs((await norm(c)) - 1) < TOLERANCES.scalarUlps.atol && Math.abs(await norm(k)) < TOLERANCES.scalarUlps.atol, "normalised metric is 1 on clean and 0 on corrupted");
     tf.dispose([c, k]);
   });
 
@@ -95,7 +95,7 @@ for (const backend of TEST_BACKENDS) describe(`activation patching (tiny-gpt2) o
     await expectAllClose(grid, expected, TOLERANCES.float32Invariant, "resid_pre patching");
     // Positions that do not differ and are before the corruption change nothing at layer 0.
     const g = (await grid.array()) as number[][];
-    assert.ok(Math.abs(g[0]![0]! - corruptValue) < 1e-5, "patching an identical position leaves the corrupted metric");
+    assert.ok(Math.abs(g[0]![0]! - corruptValue) < TOLERANCES.scalarReduced.atol, "patching an identical position leaves the corrupted metric");
     grid.dispose();
     await expectNoLeak(before, "tensors leaked by the sweep");
   });
@@ -124,7 +124,7 @@ for (const backend of TEST_BACKENDS) describe(`activation patching (tiny-gpt2) o
     };
     const logits = await model.runWithHooks(CORRUPT, { fwdHooks: [[name, hook]] });
     const v = (await vByPos.array()) as number[][][];
-    assert.ok(Math.abs(v[1]![3]![2]! - (await metricOf(logits))) < 1e-4, "v by pos entry");
+    assert.ok(Math.abs(v[1]![3]![2]! - (await metricOf(logits))) < TOLERANCES.scalarForward.atol, "v by pos entry");
     tf.dispose([heads, vByPos, logits]);
   });
 
@@ -159,7 +159,7 @@ for (const backend of TEST_BACKENDS) describe(`activation patching (tiny-gpt2) o
     const base = await model.forward(short);
     const baseValue = (await base.slice([0, 4, 10], [1, 1, 1]).data())[0]!;
     const g = (await grid.array()) as number[][][][];
-    for (let d = 0; d < 5; d++) for (let s = d + 1; s < 5; s++) assert.ok(Math.abs(g[1]![2]![d]![s]! - baseValue) < 1e-5, `masked entry (${d}, ${s}) is 0 in both runs`);
+    for (let d = 0; d < 5; d++) for (let s = d + 1; s < 5; s++) assert.ok(Math.abs(g[1]![2]![d]![s]! - baseValue) < TOLERANCES.scalarReduced.atol, `masked entry (${d}, ${s}) is 0 in both runs`);
     // One real entry by hand: layer 2, head 1, dest 4, src 3 (the corrupted position).
     const name = "blocks.2.attn.hook_pattern";
     // (a hook must not read values synchronously: webgpu has no dataSync in Node)
@@ -169,7 +169,7 @@ for (const backend of TEST_BACKENDS) describe(`activation patching (tiny-gpt2) o
     const hook = (act: tf.Tensor) => tf.where(entry, shortClean.get(name), act);
     const byHand = await model.runWithHooks(short, { fwdHooks: [[name, hook]] });
     entry.dispose();
-    assert.ok(Math.abs(g[2]![1]![4]![3]! - (await byHand.slice([0, 4, 10], [1, 1, 1]).data())[0]!) < 1e-5, "dest/src entry");
+    assert.ok(Math.abs(g[2]![1]![4]![3]! - (await byHand.slice([0, 4, 10], [1, 1, 1]).data())[0]!) < TOLERANCES.scalarReduced.atol, "dest/src entry");
     tf.dispose([grid, base, byHand]);
     shortClean.dispose();
   });

@@ -64,7 +64,7 @@ for (const backend of TEST_BACKENDS) describe(`path patching and ablation (tiny-
         return [name, () => (l === sl ? headFrom(origCache.get(name), newCache.get(name), sh) : origCache.get(name).clone())] as const;
       });
       const byHand = await value(await model.runWithHooks(ORIG, { fwdHooks: hooks }));
-      assert.ok(Math.abs(g[sl]![sh]! - byHand) < 1e-4, `sender ${sl}.${sh}: ${g[sl]![sh]} vs ${byHand}`);
+      assert.ok(Math.abs(g[sl]![sh]! - byHand) < TOLERANCES.scalarForward.atol, `sender ${sl}.${sh}: ${g[sl]![sh]} vs ${byHand}`);
     }
     const act = await P.getActPatchAttnHeadOutAllPos(model, ORIG, newCache, metric);
     const [a, b] = [grid.slice([2], [1]), act.slice([2], [1])];
@@ -96,7 +96,7 @@ for (const backend of TEST_BACKENDS) describe(`path patching and ablation (tiny-
       const patch = (act: tf.Tensor) => headFrom(headFrom(act, captured!, 1), captured!, 3);
       const byHand = await value(await model.runWithHooks(ORIG, { fwdHooks: [["blocks.2.attn.hook_v", patch]] }));
       captured!.dispose();
-      assert.ok(Math.abs(g[sl]![sh]! - byHand) < 1e-4, `sender ${sl}.${sh}: ${g[sl]![sh]} vs ${byHand}`);
+      assert.ok(Math.abs(g[sl]![sh]! - byHand) < TOLERANCES.scalarForward.atol, `sender ${sl}.${sh}: ${g[sl]![sh]} vs ${byHand}`);
     }
     grid.dispose();
     await expectNoLeak(before, "tensors leaked");
@@ -107,7 +107,7 @@ for (const backend of TEST_BACKENDS) describe(`path patching and ablation (tiny-
     const name = "blocks.1.attn.hook_z";
     const zeroed = await value(await model.runWithHooks(ORIG, { fwdHooks: P.headAblationHooks([[1, 2]], { mode: "zero" }) }));
     const zeroByHand = await value(await model.runWithHooks(ORIG, { fwdHooks: [[name, (a) => headFrom(a, tf.zerosLike(a), 2)]] }));
-    assert.ok(Math.abs(zeroed - zeroByHand) < 1e-5, "zero ablation");
+    assert.ok(Math.abs(zeroed - zeroByHand) < TOLERANCES.scalarReduced.atol, "zero ablation");
     // mean over NEW's batch, computed in JS
     const z = (await newCache.get(name).array()) as number[][][][];
     const mean = z[0]!.map((row, p) => row.map((head, h) => head.map((x, d) => (x + z[1]![p]![h]![d]!) / 2)));
@@ -115,12 +115,12 @@ for (const backend of TEST_BACKENDS) describe(`path patching and ablation (tiny-
     const meaned = await value(await model.runWithHooks(ORIG, { fwdHooks: P.headAblationHooks([[1, 2]], { mode: "mean", meanCache: newCache }) }));
     const meanByHand = await value(await model.runWithHooks(ORIG, { fwdHooks: [[name, (a) => headFrom(a, meanT, 2)]] }));
     meanT.dispose();
-    assert.ok(Math.abs(meaned - meanByHand) < 1e-4, `mean ablation ${meaned} vs ${meanByHand}`);
+    assert.ok(Math.abs(meaned - meanByHand) < TOLERANCES.scalarForward.atol, `mean ablation ${meaned} vs ${meanByHand}`);
     const before = await memorySnapshot();
     const scores = await P.getAblationScores(model, ORIG, metric, { mode: "zero" });
     assert.deepEqual(scores.shape, [3, 4]);
     const base = await value(await model.forward(ORIG));
-    assert.ok(Math.abs(((await scores.array()) as number[][])[1]![2]! - (zeroByHand - base)) < 1e-4, "score = ablated − clean");
+    assert.ok(Math.abs(((await scores.array()) as number[][])[1]![2]! - (zeroByHand - base)) < TOLERANCES.scalarForward.atol, "score = ablated − clean");
     scores.dispose();
     await expectNoLeak(before, "tensors leaked");
     const mlp = await value(await model.runWithHooks(ORIG, { fwdHooks: P.activationAblationHooks(["blocks.0.hook_mlp_out"], { mode: "zero" }) }));

@@ -52,14 +52,17 @@ test("geometricMedian: matches a float64 pattern search, beats the mean on skewe
   const m = Array.from(await median.data());
   const ref = patternSearchMedian(pts);
   assert.ok(converged && iterations > 1, `converged after ${iterations} iterations`);
+  // 2e-3: the float64 pattern search stops at step 1e-3 (patternSearchMedian), so the reference itself is only that close.
   m.forEach((v, i) => assert.ok(Math.abs(v - ref[i]!) < 2e-3, `median[${i}] ${v} vs pattern search ${ref[i]}`));
   const mean = [0, 1, 2].map((i) => pts.reduce((s, p) => s + p[i]!, 0) / pts.length);
+  // relative 1e-4: Σ distance is flat at its minimum, so a 2e-3 offset in the point changes it by far less than this.
   assert.ok(Math.abs(objective - dist(pts, ref)) < 1e-4 * dist(pts, ref), "objective reported");
   assert.ok(dist(pts, m) < 0.95 * dist(pts, mean), `Σ distance at median ${dist(pts, m)} < at mean ${dist(pts, mean)}`);
   tf.dispose([x, median]);
   // Collinear points: the geometric median is the ordinary median (the middle point).
   const line = tf.tensor2d([[0, 0], [1, 0], [2, 0], [10, 0], [11, 0]]);
   const l = await geometricMedian(line, { maxIter: 500 });
+  // atol 1e-3: Weiszfeld's iteration approaches a median that is a data point only linearly (it is a kink of the objective).
   await expectAllClose(l.median, [2, 0], { atol: 1e-3, rtol: 0 }, "1-D median");
   tf.dispose([line, l.median]);
   assert.equal(tf.memory().numTensors, before);
@@ -111,6 +114,7 @@ test("trainSae with expected_average_only_in: s = √d_in / mean‖x‖ (4 batch
   const expectedScale = Math.sqrt(16) / (Array.from(norms).reduce((s, v) => s + v, 0) / n);
   const sae = new SparseAutoencoder({ dIn: 16, dSae: 24, architecture: "standard", normalizeActivations: "expected_average_only_in", seed: 1 });
   const rep = await trainSae(sae, x, { steps: 120, batchSize: n / 4, lr: 1e-2, l1Coefficient: 0.3, seed: 1, logEvery: 40, normEstimateBatches: 4, bDecInit: "geometric_median" });
+  // relative 1e-5: the same mean of 2000 float32 norms, summed in float32 by the trainer and in float64 here.
   assert.ok(Math.abs(rep.normScalingFactor! - expectedScale) < 1e-5 * expectedScale, `scale ${rep.normScalingFactor} vs ${expectedScale}`);
   assert.equal(sae.cfg.normalizeActivations, "none");
   const ev = await evaluateSae(sae, x);
@@ -120,6 +124,7 @@ test("trainSae with expected_average_only_in: s = √d_in / mean‖x‖ (4 batch
   const still = new SparseAutoencoder({ dIn: 16, dSae: 24, architecture: "standard", normalizeActivations: "expected_average_only_in", seed: 2 });
   await trainSae(still, x, { steps: 1, batchSize: n, lr: 0, seed: 2, logEvery: 1, normEstimateBatches: 1, bDecInit: "geometric_median" });
   const gm = await geometricMedian(x);
+  // atol 1e-3: two runs of the iterative geometric median (on scaled then folded back, and on raw x) stop at their own tolerance.
   await expectAllClose(still.params.b_dec!, gm.median, { atol: 1e-3, rtol: 1e-4 }, "b_dec = geometric median of raw x");
   const mean = tf.tidy(() => x.mean(0));
   const diff = tf.tidy(() => mean.sub(gm.median).abs().max());

@@ -70,7 +70,8 @@ test("runWithSaes: error term gives the clean logits; an exact SAE scores CE 1 a
   assert.ok((await diff.data())[0]! > 1e-3, "a random SAE changes the logits");
   const exact = exactSae();
   const m = await spliceMetrics(model, exact, tokens);
-  assert.ok(Math.abs(m.ceLossScore - 1) < 1e-3 && Math.abs(m.klWithSae) < 1e-5, JSON.stringify(m));
+  // ceLossScore is a ratio (ce_ablation − ce_sae) / (ce_ablation − ce_clean) whose denominator is small on this random fixture: 1e-3.
+  assert.ok(Math.abs(m.ceLossScore - 1) < 1e-3 && Math.abs(m.klWithSae) < TOLERANCES.scalarReduced.atol, JSON.stringify(m));
   assert.ok(m.ceWithAblation !== m.ceClean && m.klWithAblation > 1e-4, JSON.stringify(m)); // random fixture: ablation may lower CE
   const edited = await runWithSaes(model, tokens, [exact], { useErrorTerm: true, edits: [{ ablate: [0, 1, 2, 64, 65, 66] }], prependBos: false });
   const d2 = tf.tidy(() => edited.sub(clean).abs().max());

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { weightedAnswerLoss } from "../../../src/lens/training/answerLoss";
 import { nextTokenLoss } from "../../../src/lens/training/trainer";
+import { TOLERANCES } from "../../tolerances";
 
 test("weightedAnswerLoss: weight 1 is nextTokenLoss; weight 5 matches a plain-JS reference; no tensors leak", async () => {
   const logits = tf.randomNormal([2, 6, 7], 0, 1, "float32", 3);
@@ -14,7 +15,7 @@ test("weightedAnswerLoss: weight 1 is nextTokenLoss; weight 5 matches a plain-JS
   const [v1, vb, v5] = [(await one.data())[0]!, (await base.data())[0]!, (await five.data())[0]!];
   tf.dispose([one, base, five]);
   assert.equal(tf.memory().numTensors, before);
-  assert.ok(Math.abs(v1 - vb) < 1e-6, `${v1} vs ${vb}`);
+  assert.ok(Math.abs(v1 - vb) < TOLERANCES.scalarUlps.atol, `${v1} vs ${vb}`);
   const l = (await logits.array()) as number[][][];
   let sum = 0, wsum = 0;
   for (let b = 0; b < 2; b++) {
@@ -26,7 +27,7 @@ test("weightedAnswerLoss: weight 1 is nextTokenLoss; weight 5 matches a plain-JS
       wsum += w;
     }
   }
-  assert.ok(Math.abs(v5 - sum / wsum) < 1e-5, `${v5} vs reference ${sum / wsum}`);
+  assert.ok(Math.abs(v5 - sum / wsum) < TOLERANCES.scalarReduced.atol, `${v5} vs reference ${sum / wsum}`);
   assert.throws(() => weightedAnswerLoss(3, [4], 0.5), /weight must be ≥ 1/);
   tf.dispose([logits, tokens]);
 });

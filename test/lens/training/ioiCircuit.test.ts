@@ -8,6 +8,7 @@ import { ioiDataset } from "../../../src/lens/datasets/ioi";
 import { HookedTransformer } from "../../../src/lens/hookedTransformer";
 import { headAblationHooks } from "../../../src/lens/patching/ablation";
 import { circuitMeanAblationHooks, copyingScores, hookedLogitDiff, ioiHeadScores } from "../../../src/lens/training/ioiCircuit";
+import { TOLERANCES } from "../../tolerances";
 
 test("ioiHeadScores: attention grids are the mean of pattern[b, h, q(b), k(b)]; and it leaves no tensors behind", async () => {
   const model = await HookedTransformer.fromPretrained("toy-ioi");
@@ -22,10 +23,10 @@ test("ioiHeadScores: attention grids are the mean of pattern[b, h, q(b), k(b)]; 
     const p = (await cache.get("pattern", l).array()) as number[][][][];
     for (let h = 0; h < model.cfg.nHeads; h++) {
       const ref = (q: number[], k: number[]) => p.reduce((acc, row, b) => acc + row[h]![q[b]!]![k[b]!]!, 0) / ds.tokens.length;
-      assert.ok(Math.abs(s.endIo[l]![h]! - ref(ds.endPos, ds.ioPos)) < 1e-6);
-      assert.ok(Math.abs(s.s2S1p1[l]![h]! - ref(ds.s2Pos, ds.s1Pos.map((x) => x + 1))) < 1e-6);
+      assert.ok(Math.abs(s.endIo[l]![h]! - ref(ds.endPos, ds.ioPos)) < TOLERANCES.scalarUlps.atol);
+      assert.ok(Math.abs(s.s2S1p1[l]![h]! - ref(ds.s2Pos, ds.s1Pos.map((x) => x + 1))) < TOLERANCES.scalarUlps.atol);
       // previous token: from S1+1 to S1 only (not the whole sub-diagonal)
-      assert.ok(Math.abs(s.s1p1S1[l]![h]! - ref(ds.s1Pos.map((x) => x + 1), ds.s1Pos)) < 1e-6);
+      assert.ok(Math.abs(s.s1p1S1[l]![h]! - ref(ds.s1Pos.map((x) => x + 1), ds.s1Pos)) < TOLERANCES.scalarUlps.atol);
     }
   }
   assert.ok(s.logitDiff > 2, `toy-ioi solves IOI: ${s.logitDiff}`);
@@ -55,7 +56,7 @@ test("copyingScores: matches a plain-JS top-5 count through MLP0, OV, the final 
         const own = logits[names[i]!]!;
         return logits.filter((v) => v > own).length < 5;
       }).length;
-      assert.ok(Math.abs(grid[l]![h]! - hits / names.length) < 1e-6, `L${l}H${h} sign ${sign}: ${grid[l]![h]} vs reference ${hits / names.length}`);
+      assert.ok(Math.abs(grid[l]![h]! - hits / names.length) < TOLERANCES.scalarUlps.atol, `L${l}H${h} sign ${sign}: ${grid[l]![h]} vs reference ${hits / names.length}`);
     }
   }
   model.dispose();
@@ -71,10 +72,10 @@ test("circuitMeanAblationHooks: keeping every head everywhere is the clean run; 
   const heads = Array.from({ length: nLayers * nHeads }, (_, i) => [Math.floor(i / nHeads), i % nHeads] as const);
   const everywhere = heads.flatMap((head) => Array.from({ length: seq }, (_, p) => ({ head, positions: ds.tokens.map(() => p) })));
   const clean = await hookedLogitDiff(model, ds, []);
-  assert.ok(Math.abs((await hookedLogitDiff(model, ds, circuitMeanAblationHooks(model, everywhere, abc))) - clean) < 1e-5);
+  assert.ok(Math.abs((await hookedLogitDiff(model, ds, circuitMeanAblationHooks(model, everywhere, abc))) - clean) < TOLERANCES.scalarReduced.atol);
   const none = await hookedLogitDiff(model, ds, circuitMeanAblationHooks(model, [], abc));
   const allMean = await hookedLogitDiff(model, ds, headAblationHooks(heads, { mode: "mean", meanCache: abc }));
-  assert.ok(Math.abs(none - allMean) < 1e-5, `${none} vs ${allMean}`);
+  assert.ok(Math.abs(none - allMean) < TOLERANCES.scalarReduced.atol, `${none} vs ${allMean}`);
   assert.ok(Math.abs(none) < Math.abs(clean) / 2, `with every head at its ABC mean the IOI signal is mostly gone: ${none} vs ${clean}`);
   abc.dispose();
   model.dispose();

@@ -107,6 +107,7 @@ test("AdamW: first steps match the update rule computed by hand; warmup + cosine
   opt2.dispose();
   assert.equal(warmupCosine(0, 100, 1, 10), 0.1);
   assert.equal(warmupCosine(9, 100, 1, 10), 1);
+  // 1e-12: warmupCosine is float64 JS arithmetic (a cosine), compared with its exact value.
   assert.ok(Math.abs(warmupCosine(55, 100, 1, 10, 0.1) - 0.55) < 1e-12, "cosine midpoint is halfway to the floor");
   assert.ok(Math.abs(warmupCosine(100, 100, 1, 10, 0.1) - 0.1) < 1e-12);
 });

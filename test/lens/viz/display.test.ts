@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { statSync } from "node:fs";
 import { test } from "node:test";
+import { Progress } from "../../../src/lens/loading/hub/progress";
 import { coloredTokens, displayBundle, imshow, inNotebook, line, plotlyJs, resendPlotly, show, type DisplayBundle } from "../../../src/lens/viz/index";
 
 const PLOTLY_MIME = "application/vnd.plotly.v1+json";
@@ -76,4 +77,25 @@ test("in a tslab kernel show() sends the plotly.js loader once, then one bundle 
 
 test("show() rejects things that are neither figures nor views", () => {
   assert.throws(() => show({} as never), /expected a plotly figure \(\{data, layout\}\) or a lens view/);
+});
+
+test("in a tslab kernel a download's Progress line is one output element replaced in place (one display_id)", () => {
+  const sent: { data: Record<string, unknown>; transient: Record<string, unknown>; update: boolean }[] = [];
+  const key = "/fake/node_modules/tslab/dist/jupyter.js";
+  const fake = { lastWriteDisplayData: (msg: { data: Record<string, unknown>; transient: Record<string, unknown> }, update: boolean) => void sent.push({ ...msg, update }) };
+  require.cache[key] = { exports: fake } as unknown as NodeJS.Module;
+  try {
+    const p = new Progress("model.safetensors", 2000);
+    p.add(1000);
+    p.add(1000);
+    p.finish();
+  } finally {
+    delete require.cache[key];
+  }
+  assert.ok(sent.length >= 2, `a first line and the final one (${sent.length} sent)`);
+  assert.equal(sent[0]!.update, false, "the first line is a display_data");
+  assert.ok(sent.slice(1).every((s) => s.update), "later lines are update_display_data");
+  const ids = new Set(sent.map((s) => s.transient.display_id));
+  assert.equal(ids.size, 1, "all lines carry one display_id");
+  assert.match(String(sent.at(-1)!.data["text/plain"]), /^model\.safetensors 100% \|█{20}\| 2\.00 kB\/2\.00 kB/);
 });

@@ -3,6 +3,7 @@
  * one display element updated in place; elsewhere (CI logs, piped stderr) a line every ~10 s at most. Silent when
  * `progress: false`.
  */
+import { updatableText } from "../../viz/tslab";
 
 /** Where progress goes: `true` (auto), `false` (silent), or a function receiving each rendered line. */
 export type ProgressOption = boolean | ((line: string) => void);
@@ -38,22 +39,6 @@ export function renderProgress(label: string, done: number, total: number, secon
   return `${label} ${String(Math.floor(frac * 100)).padStart(3)}% |${bar}| ${formatBytes(done)}/${formatBytes(total)}  ${formatBytes(rate)}/s  ETA ${formatTime(eta)}`;
 }
 
-interface TslabDisplay {
-  text(s: string): void;
-}
-
-/** tslab's updatable display, when running inside a tslab (Jupyter) kernel. */
-function tslabDisplay(): TslabDisplay | undefined {
-  const g = globalThis as { __tslab__?: { require?: (m: string) => unknown } };
-  if (g.__tslab__ === undefined) return undefined;
-  try {
-    const mod = (g.__tslab__.require?.("tslab") ?? require("tslab")) as { newDisplay?: () => TslabDisplay };
-    return mod.newDisplay?.();
-  } catch {
-    return undefined;
-  }
-}
-
 /** A progress display for one download of `total` bytes. */
 export class Progress {
   private done = 0;
@@ -72,18 +57,9 @@ export class Progress {
       this.interval = 1000;
       return;
     }
-    const display = tslabDisplay();
+    const display = updatableText();
     if (display) {
-      let broken = false;
-      this.sink = (line) => {
-        if (broken) return;
-        try {
-          display.text(line);
-        } catch {
-          broken = true; // tslab's display is not ready (another tslab copy): fall back to a few plain lines
-          console.log(line);
-        }
-      };
+      this.sink = (line) => display(line);
       this.interval = 500;
     } else if (process.stderr.isTTY) {
       this.sink = (line, final) => process.stderr.write(`\r${line}\x1b[K${final ? "\n" : ""}`);
