@@ -5,7 +5,7 @@
  * serves `NeelNanda/pile-10k` as parquet written by hyparquet-writer; HF_ENDPOINT points at it and HF_HUB_CACHE at an
  * empty cache. The notebook must download the dataset (requests in the server's log, Python's layout in the cache),
  * say that it trains on it, train, evaluate and build dashboards on it, and finish with no failing cell and nothing on
- * stderr. Runs when LENS_REAL_TEXT_NOTEBOOK=1 (known failure: notebook 04 cell 58 on a random model); skipped otherwise,
+ * stderr. Runs when LENS_REAL_TEXT_NOTEBOOK=1 (about 100 s on a shared 2-core machine); skipped otherwise,
  * or without tslab / nbclient.
  */
 import assert from "node:assert/strict";
@@ -21,7 +21,7 @@ import { tempDir } from "../lens/loading/checkpoints";
 import { sampleDocuments, textParquet } from "../lens/datasets/parquetFixtures";
 
 const ROOT = resolve(__dirname, "../..");
-const on = process.env.LENS_REAL_TEXT_NOTEBOOK === "1"; // not yet in CI's heavy pass: cell 58 fails on a random model (no latent fires at the last IOI token)
+const on = process.env.LENS_REAL_TEXT_NOTEBOOK === "1";
 const skip = notebookSkipReason() ?? (on ? false : "set LENS_REAL_TEXT_NOTEBOOK=1 to run notebook 04 on stand-in Hub text (several minutes)");
 if (skip) console.log(`notebook 04 on real text skipped: ${skip}`);
 

@@ -102,31 +102,43 @@ function normalize(x: tf.Tensor, eps: number): tf.Tensor {
  */
 export async function copyingScores(model: HookedTransformer, nameTokens: readonly number[], k = 5): Promise<{ positive: Grid; negative: Grid }> {
   const { nLayers: L, nHeads: H, eps, attnOnly } = model.cfg;
-  const t = tf.tidy(() => {
-    const ids = tf.tensor1d([...nameTokens], "int32");
-    let resid = tf.gather(model.W_E, ids); // [n, dModel]
+  const n = nameTokens.length;
+  // One head-layer at a time, each in its own tidy, and W_U used as one 2-D matrix (never tiled per head): a tiled
+  // W_U is [H, dModel, dVocab] per layer (824 MB for Pythia-70M's shape), and keeping 2·L of them inside one tidy
+  // overflowed the wasm backend's 4 GiB heap ("memory access out of bounds"). Peak memory is now one layer's logits.
+  const ids = tf.tensor1d([...nameTokens], "int32");
+  const resid = tf.tidy(() => {
+    let r = tf.gather(model.W_E, ids); // [n, dModel]
     if (!attnOnly) {
       const mlp = model.blocks[0]!.mlp;
-      resid = resid.add(geluNew(normalize(resid, eps).matMul(mlp.W_in).add(mlp.b_in)).matMul(mlp.W_out).add(mlp.b_out));
+      r = r.add(geluNew(normalize(r, eps).matMul(mlp.W_in).add(mlp.b_in)).matMul(mlp.W_out).add(mlp.b_out));
     }
-    const onehot = tf.oneHot(ids, model.cfg.dVocab).cast("bool");
-    const rows: tf.Tensor[] = [];
-    for (const sign of [1, -1]) {
-      for (let l = 0; l < L; l++) {
-        const { W_V, W_O } = model.blocks[l]!.attn;
-        // [H, n, dModel] → logits [H, n, dVocab]
-        const out = tf.matMul(tf.matMul(resid.expandDims(0).tile([H, 1, 1]), W_V), W_O).mul(sign);
-        const logits = tf.matMul(normalize(out, eps), model.W_U.expandDims(0).tile([H, 1, 1]));
-        const own = logits.mul(onehot.cast("float32")).sum(-1, true); // the name's own logit
-        const above = logits.greater(own).cast("float32").sum(-1); // how many tokens beat it
-        rows.push(above.less(k).cast("float32").mean(-1)); // [H]
-      }
-    }
-    return tf.stack(rows).reshape([2, L, H]);
+    return r;
   });
-  const [positive, negative] = (await t.array()) as [Grid, Grid];
-  t.dispose();
-  return { positive, negative };
+  // flat index of each (head, name) row's own token in the [H·n, dVocab] logits
+  const ownIdx = tf.tensor1d(Array.from({ length: H * n }, (_, r) => r * model.cfg.dVocab + nameTokens[r % n]!), "int32");
+  const grids: number[][][] = [];
+  try {
+    for (const sign of [1, -1]) {
+      const grid: number[][] = [];
+      for (let l = 0; l < L; l++) {
+        const row = tf.tidy(() => {
+          const { W_V, W_O } = model.blocks[l]!.attn;
+          const out = tf.matMul(tf.matMul(resid.expandDims(0).tile([H, 1, 1]), W_V), W_O).mul(sign); // [H, n, dModel]
+          const logits = tf.matMul(normalize(out, eps).reshape([H * n, -1]), model.W_U); // [H·n, dVocab]
+          const own = tf.gather(logits.reshape([-1]), ownIdx).reshape([H * n, 1]); // the name's own logit
+          const above = logits.greater(own).cast("float32").sum(-1); // how many tokens beat it
+          return above.less(k).cast("float32").reshape([H, n]).mean(-1); // [H]
+        });
+        grid.push(Array.from(await row.data()));
+        row.dispose();
+      }
+      grids.push(grid);
+    }
+  } finally {
+    tf.dispose([ids, resid, ownIdx]);
+  }
+  return { positive: grids[0]!, negative: grids[1]! };
 }
 
 /** A circuit head and the positions (one per prompt) where it is kept; everywhere else it is mean-ablated. */

@@ -62,6 +62,24 @@ test("copyingScores: matches a plain-JS top-5 count through MLP0, OV, the final 
   model.dispose();
 });
 
+test("copyingScores: peak memory is one layer's logits, not 2·nLayers tiled unembeddings (issue 16's wasm heap overflow on Pythia-70M's shape)", async () => {
+  const model = await HookedTransformer.fromPretrained("toy-ioi");
+  const names = HELD_OUT_PAIR_NAMES.slice(0, 12).map((n) => model.tokenizer!.encode(` ${n}`)[0]!);
+  await copyingScores(model, names, 5); // builds the lazily derived weights
+  const { nLayers, nHeads, dModel, dVocab } = model.cfg;
+  const before = tf.memory();
+  const prof = await tf.profile(() => copyingScores(model, names, 5));
+  assert.equal(tf.memory().numTensors, before.numTensors, "no tensors left behind");
+  const peak = prof.peakBytes - before.numBytes;
+  // Invariant: one layer's [H·n, dVocab] logits and their comparison masks (a few copies) plus [H, n, dModel]
+  // intermediates. The old code kept a [H, dModel, dVocab] tiled W_U for each of the 2·nLayers (sign, layer) pairs.
+  const oneLayer = 4 * nHeads * names.length * (dVocab + dModel);
+  const oldTiles = 2 * nLayers * 4 * nHeads * dModel * dVocab;
+  assert.ok(peak <= 6 * oneLayer, `peak ${peak} B > 6 × one layer's ${oneLayer} B`);
+  assert.ok(peak < oldTiles / 4, `peak ${peak} B is not far below the tiled version's ${oldTiles} B`);
+  model.dispose();
+});
+
 test("circuitMeanAblationHooks: keeping every head everywhere is the clean run; keeping none is mean-ablating every head", async () => {
   const model = await HookedTransformer.fromPretrained("toy-ioi");
   const ds = ioiDataset(model, { n: 8, seed: 4, names: HELD_OUT_PAIR_NAMES });
