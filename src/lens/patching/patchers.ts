@@ -2,7 +2,8 @@
  * TransformerLens's activation-patching specialisations (`transformer_lens.patching.get_act_patch_*`). All take
  * `(model, corruptedTokens, cleanCache, metric, opts?)`, run the corrupted input once per index with one activation
  * patched from the clean cache (see `genericActivationPatch`), and return a float32 tensor the caller owns.
- * Denoising convention: corrupted run, clean values patched in; with `normalizedMetric` 1 = clean, 0 = corrupted.
+ * Several indices of one layer share a forward (`opts.maxBatchCells`, `opts.batchBudgetBytes`; `maxBatchCells: 1` is
+ * one forward per index, as in TransformerLens). Denoising convention: corrupted run, clean values patched in; with `normalizedMetric` 1 = clean, 0 = corrupted.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { ActivationCache } from "../activationCache";
