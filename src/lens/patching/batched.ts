@@ -116,10 +116,11 @@ export async function runBatchedSweep(
           const patched = slices.map((s, c) => sweep.setter(s, rests[c]!, clean));
           return n === 1 ? patched[0]! : tf.concat(patched, 0);
         };
-        let mask: tf.Tensor | number[][] | undefined;
-        if (opts.attentionMask !== undefined) {
-          mask = masks.get(n) ?? tileMask(opts.attentionMask, n);
-          masks.set(n, mask);
+        let mask: PatchRunOptions["attentionMask"] = opts.attentionMask;
+        if (mask !== undefined && n > 1) {
+          const tiled = masks.get(n) ?? tileMask(mask, n);
+          masks.set(n, tiled);
+          mask = tiled;
         }
         const prefix = sweep.prefixes[layer]!;
         const input = n === 1 ? prefix : tf.tidy(() => tf.tile(prefix, [n, 1, 1]));
