@@ -110,7 +110,7 @@ async function main(): Promise<void> {
       "",
       `12×12 head sweep (\`getActPatchAttnHeadOutAllPos\`, 144 patched runs, normalised logit difference) on a random GPT-2-small-shaped model, backend ${info?.name}` +
         ` (${info?.chosenBy}, matmul: ${info?.matmul?.detail ?? "?"}); one patched run per forward (\`maxBatchCells: 1\`) against the batched sweep` +
-        ` (batchBudgetBytes ${budget ?? "default 1 GiB"}), same process, best of ${repeat}. Load average (1, 5, 15 min) before → after each row.` +
+        ` (batchBudgetBytes ${budget ?? `default, ${(P.defaultBatchBudgetBytes() / 2 ** 30).toFixed(2)} GiB`}), same process, best of ${repeat}. Load average (1, 5, 15 min) before → after each row.` +
         ` max |Δ| is between the two grids of the normalised metric ((patched − corrupted) / span, span = clean − corrupted logit difference).` +
         ` FLOPs count the matmuls of every patched run (blocks from its layer on, and the unembedding); for comparison, plain` +
         ` matmuls [1440, 768] × [768, 3072] and × [768, 50257] run at ${mlpIn.toFixed(0)} and ${unembed.toFixed(0)} GFLOP/s here.`,

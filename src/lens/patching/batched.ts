@@ -7,6 +7,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { ActivationCache } from "../activationCache";
+import { WASM_HEAP_BYTES } from "../backend";
 import type { TransformerConfig } from "../config";
 import { getActName } from "../hookNames";
 import type { HookedTransformer } from "../hookedTransformer";
@@ -21,13 +22,23 @@ export interface SweepBatchOptions {
   readonly maxBatchCells?: number;
   /**
    * Bytes of activations one batched forward may hold (estimated from the config and the input's shape, see
-   * `patchedRunBytes`); default 1 GiB. A cell that alone exceeds it still runs, one per forward.
+   * `patchedRunBytes`); default `defaultBatchBudgetBytes()`: 1 GiB, and on wasm at most half of the heap that tensors
+   * leave free. A cell that alone exceeds it still runs, one per forward.
    */
   readonly batchBudgetBytes?: number;
 }
 
-/** The default activation budget of one batched forward: 1 GiB. */
+/** The default activation budget of one batched forward, before the wasm cap: 1 GiB. */
 export const DEFAULT_BATCH_BUDGET_BYTES = 2 ** 30;
+
+/**
+ * The budget a sweep uses when none is given: 1 GiB, capped on wasm at half of the 4 GiB heap that live tensors leave
+ * free (a full wasm heap aborts the process instead of throwing). @example defaultBatchBudgetBytes(); // 1073741824
+ */
+export function defaultBatchBudgetBytes(): number {
+  if (tf.getBackend() !== "wasm") return DEFAULT_BATCH_BUDGET_BYTES;
+  return Math.min(DEFAULT_BATCH_BUDGET_BYTES, Math.max(0, (WASM_HEAP_BYTES - tf.memory().numBytes) / 2));
+}
 
 type Cfg = Pick<TransformerConfig, "nLayers" | "dModel" | "nHeads" | "dHead" | "dMlp" | "dVocabOut" | "attnOnly" | "useAttnResult">;
 
@@ -60,7 +71,7 @@ export function checkBatchOptions(fn: string, opts: SweepBatchOptions): void {
  * @example sweepBatchCells(model.cfg, 8, 15, 0, {}); // 7 for GPT-2 small (1 GiB / ≈ 140 MB)
  */
 export function sweepBatchCells(cfg: Cfg, batch: number, pos: number, layer: number, opts: SweepBatchOptions): number {
-  const budget = opts.batchBudgetBytes ?? DEFAULT_BATCH_BUDGET_BYTES;
+  const budget = opts.batchBudgetBytes ?? defaultBatchBudgetBytes();
   const byBudget = Math.max(1, Math.floor(budget / patchedRunBytes(cfg, batch, pos, cfg.nLayers - layer)));
   return Math.min(opts.maxBatchCells ?? Infinity, byBudget);
 }
@@ -95,7 +106,11 @@ export async function runBatchedSweep(
 ): Promise<tf.Tensor[]> {
   const [batch, pos] = sweep.prefixes[0]!.shape as [number, number];
   const byLayer = new Map<number, number[]>(); // layer → positions in `indices`
-  sweep.indices.forEach((r, i) => byLayer.set(r[0]!, [...(byLayer.get(r[0]!) ?? []), i]));
+  sweep.indices.forEach((r, i) => {
+    const cells = byLayer.get(r[0]!);
+    if (cells) cells.push(i);
+    else byLayer.set(r[0]!, [i]);
+  });
   const values: (tf.Tensor | undefined)[] = new Array(sweep.indices.length).fill(undefined);
   const masks = new Map<number, tf.Tensor | number[][]>(); // tiled attention masks by k
   try {

@@ -122,6 +122,9 @@ for (const backend of TEST_BACKENDS) describe(`batched patching sweeps (tiny-gpt
     const [, many] = await compare(model, "budget", (o) => P.getActPatchAttnHeadOutAllPos(model, CORRUPT, cleanCache, metric, o), { batchBudgetBytes: 2.5 * full });
     const expected = [0, 1, 2].reduce((n, l) => n + Math.ceil(4 / P.sweepBatchCells(cfg, 2, 7, l, { batchBudgetBytes: 2.5 * full })), 0);
     assert.equal(many, expected);
+    // The default: 1 GiB, on wasm at most half the heap that live tensors leave free (4 GiB heap).
+    const free = 4 * 2 ** 30 - tf.memory().numBytes;
+    assert.equal(P.defaultBatchBudgetBytes(), backend === "wasm" ? Math.min(2 ** 30, free / 2) : 2 ** 30);
     const before = await memorySnapshot();
     await assert.rejects(P.getActPatchResidPre(model, CORRUPT, cleanCache, metric, { maxBatchCells: 0 }), /maxBatchCells must be a whole number/);
     await assert.rejects(P.getActPatchResidPre(model, CORRUPT, cleanCache, metric, { batchBudgetBytes: -1 }), /batchBudgetBytes must be a positive/);
