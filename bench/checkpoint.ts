@@ -68,6 +68,15 @@ export function forwardFlops(batch: number, pos: number, shape: ModelShape = SHA
   return batch * pos * perToken + L * batch * 4 * pos * pos * D;
 }
 
+/** FLOPs of a full head sweep: each of the nLayers·nHeads runs starts at its layer (startAtLayer) and unembeds. */
+export function headSweepFlops(batch: number, pos: number, s: ModelShape = SHAPE): number {
+  const unembed = forwardFlops(batch, pos, { ...s, nLayers: 0 });
+  const block = (forwardFlops(batch, pos, s) - unembed) / s.nLayers;
+  let total = 0;
+  for (let l = 0; l < s.nLayers; l++) total += s.nHeads * ((s.nLayers - l) * block + unembed);
+  return total;
+}
+
 /** FLOPs of one SAE training step (forward 2 products, backward 4). */
 export function saeFlops(batch: number, dIn: number, dSae: number): number {
   return 6 * 2 * batch * dIn * dSae;

@@ -32,7 +32,7 @@ import { backendInfo, setBackend } from "../src/lens/backend";
 import { resolveConfig } from "../src/lens/config";
 import { HookedTransformer } from "../src/lens/hookedTransformer";
 import { getActPatchAttnHeadOutAllPos, logitDiff, normalizedMetric } from "../src/lens/patching/index";
-import { benchTokens, forwardFlops, SHAPE, saeFlops, writeGpt2, type ModelShape } from "./checkpoint";
+import { benchTokens, forwardFlops, headSweepFlops, SHAPE, saeFlops, writeGpt2, type ModelShape } from "./checkpoint";
 import { saeStep } from "./sae";
 
 interface Spec {
@@ -120,15 +120,6 @@ async function best(fn: () => Promise<void>): Promise<number> {
   return Math.min(...ts);
 }
 
-/** Head-sweep FLOPs: each of the nLayers·nHeads runs starts at its layer (startAtLayer) and unembeds. */
-function sweepFlops(s: ModelShape, batch: number, pos: number): number {
-  const block = (forwardFlops(batch, pos, s) - forwardFlops(batch, pos, { ...s, nLayers: 0 })) / s.nLayers;
-  const unembed = forwardFlops(batch, pos, { ...s, nLayers: 0 });
-  let total = 0;
-  for (let l = 0; l < s.nLayers; l++) total += s.nHeads * ((s.nLayers - l) * block + unembed);
-  return total;
-}
-
 /** Runs the measurements of one model on the current backend. `cpu`: the smaller CPU-path set (GPT-2 small only). */
 async function benchModel(spec: Spec, backend: string, cpu: boolean, dir: string): Promise<Row[]> {
   const rows: Row[] = [];
@@ -162,7 +153,7 @@ async function benchModel(spec: Spec, backend: string, cpu: boolean, dir: string
     if (spec === SPECS[0]) {
       const { batch, pos } = SWEEP;
       const label = `${s.nLayers}×${s.nHeads} heads`;
-      const flops = sweepFlops(s, batch, pos);
+      const flops = headSweepFlops(batch, pos, s);
       if (Date.now() > deadline) late("head sweep", `${batch}×${pos}, ${label}`, flops, 0);
       else {
         const clean = benchTokens(batch, pos, s.dVocab);

@@ -2,7 +2,8 @@
  * `npm run bench`: lens against a float32 NumPy implementation on a random GPT-2-small-shaped checkpoint.
  * Runs each backend configuration in its own process, then bench/numpy_forward.py and bench/numpy_sae.py with
  * /usr/bin/python3, prints a markdown table and writes it to bench/RESULTS.md. BLAS threads are pinned to the same
- * count on both sides: BENCH_THREADS (default 1). Then bench/large.ts (gpt2-xl and Pythia-2.8B shapes, several minutes and
+ * count on both sides: BENCH_THREADS (default 1). Then bench/sweep.ts (the 12×12 head sweep, one patched run per forward
+ * against batched, its own section of bench/RESULTS.md; BENCH_SWEEP=0 skips it) and bench/large.ts (gpt2-xl and Pythia-2.8B shapes, several minutes and
  * ~10 GB of RAM each; BENCH_LARGE=0 skips it), which keeps its own section of bench/RESULTS.md. Stock and threaded wasm run 4×128 only unless BENCH_FULL=1; LENS_WASM_THREADS is pinned to BENCH_THREADS except in the threaded row (BENCH_WASM_THREADS, default 2). BENCH_ONLY="wasm+BLAS,cpu+BLAS" picks configurations (ids below).
  */
 import { spawnSync } from "node:child_process";
@@ -105,6 +106,10 @@ async function main() {
 
 async function all(): Promise<void> {
   await main();
+  if (process.env.BENCH_SWEEP !== "0") {
+    const r = spawnSync(process.execPath, ["--import", "tsx", "bench/sweep.ts", "--write"], { env, stdio: "inherit" });
+    if (r.status !== 0) throw new Error(`bench/sweep.ts failed (${r.status})`);
+  }
   if (process.env.BENCH_LARGE === "0") return;
   const r = spawnSync(process.execPath, ["--import", "tsx", "bench/large.ts"], { env, stdio: "inherit" });
   if (r.status !== 0) throw new Error(`bench/large.ts failed (${r.status})`);

@@ -2,7 +2,9 @@
  * The generic activation-patching engine (TransformerLens `generic_activation_patch`): for every index of a sweep it
  * runs the corrupted input with ONE hook that overwrites part of one activation with its value from a clean cache, and
  * records `metric(logits)`. Each run starts at the patched layer from the cached corrupted residual stream
- * (`startAtLayer`), so the blocks before it are computed once for the whole sweep, not once per run.
+ * (`startAtLayer`), so the blocks before it are computed once for the whole sweep, not once per run. Several indices of
+ * one layer share a forward, each on its own slice of the batch axis (batched.ts; `maxBatchCells: 1` runs one forward
+ * per index as TransformerLens does).
  */
 import * as tf from "@tensorflow/tfjs";
 import type { ActivationCache } from "../activationCache";
@@ -10,6 +12,7 @@ import { getActName } from "../hookNames";
 import type { HookedTransformer } from "../hookedTransformer";
 import type { FwdHooks } from "../hookPoint";
 import type { ModelInput } from "../inputs";
+import { checkBatchOptions, runBatchedSweep, type SweepBatchOptions } from "./batched";
 import { checkCache, checkFunction, checkInput, checkModel, checkOptions } from "./checks";
 
 /** A patching metric: logits `[batch, pos, dVocab]` → a number (or a scalar tensor, which is read and disposed). */
@@ -42,7 +45,7 @@ export interface PatchRunOptions extends ProgressOptions {
   readonly attentionMask?: tf.Tensor | readonly (readonly number[])[];
 }
 
-export interface GenericPatchOptions extends PatchRunOptions {
+export interface GenericPatchOptions extends PatchRunOptions, SweepBatchOptions {
   /** The activation to patch, as a TransformerLens short name: "resid_pre", "z", "q", "pattern", "attn_out", … */
   readonly activationName: string;
   /** The sweep's axes; the first must be "layer". The output has one dimension per axis. */
@@ -195,6 +198,10 @@ export async function residPrefixes(model: HookedTransformer, input: ModelInput,
  * `corruptedTokens` with the activation `activationName` at the index's layer patched by `setter` from `cleanCache`,
  * and stores `metric(logits)`. Returns a float32 tensor shaped by the axes (layer → nLayers, pos/destPos/srcPos →
  * sequence length, head → nHeads), or `[indices.length]` for explicit indices. The caller owns it.
+ * Indices of the same layer run together, up to `opts.maxBatchCells` per forward and within `opts.batchBudgetBytes`
+ * of activations (default 1 GiB): the corrupted input is tiled along the batch axis, each slice gets its own index's
+ * patch, and `metric` is called once per index on that index's `[batch, pos, dVocab]` slice of the logits, so the
+ * result equals the one-forward-per-index sweep (`maxBatchCells: 1`) within float32 rounding.
  * @example
  * const [, cleanCache] = await model.runWithCache(cleanTokens);
  * const out = await genericActivationPatch(model, corruptedTokens, cleanCache, metric, {
@@ -217,6 +224,7 @@ export async function genericActivationPatch(
   if (typeof opts.activationName !== "string") throw new Error(`${fn}: opts.activationName must be a short hook name such as "resid_pre" or "z"`);
   if (!Array.isArray(opts.axes) || opts.axes.length === 0) throw new Error(`${fn}: opts.axes must be a list of axes starting with "layer", e.g. ["layer", "pos"]`);
   checkFunction(fn, "opts.setter", opts.setter, "(corrupted, index, clean) → patched activation");
+  checkBatchOptions(fn, opts);
   if (opts.axes[0] !== "layer") throw new Error(`the first patching axis must be "layer", got [${opts.axes.join(", ")}]`);
   const { nLayers, nHeads } = model.cfg;
   const maxLayer = opts.indices ? Math.max(0, ...opts.indices.map((r) => r[0] ?? 0)) : nLayers - 1;
@@ -238,30 +246,10 @@ export async function genericActivationPatch(
     throw e;
   }
   // Metric values stay tensors until the end: a sweep reads nothing back (no GPU round trip per run).
-  const values: tf.Tensor[] = [];
   const progress = progressReporter(indices.length, opts.label ?? `patching ${opts.activationName}`, opts);
+  let values: tf.Tensor[];
   try {
-    for (let i = 0; i < indices.length; i++) {
-      const [layer, ...rest] = indices[i] as [number, ...number[]];
-      const name = getActName(opts.activationName, layer);
-      const clean = cleanCache.get(name);
-      const hook = (act: tf.Tensor) => {
-        if (!tf.util.arraysEqual(act.shape, clean.shape)) {
-          throw new Error(`${name}: the corrupted activation is [${act.shape}] but the clean one is [${clean.shape}]; clean and corrupted inputs need the same batch size and length`);
-        }
-        return opts.setter(act, rest, clean);
-      };
-      const logits = await model.runWithHooks(prefixes[layer] as tf.Tensor, { startAtLayer: layer, fwdHooks: [[name, hook]], attentionMask: opts.attentionMask });
-      try {
-        values.push(await metricTensor(metric, logits));
-      } finally {
-        logits.dispose();
-      }
-      progress.tick();
-    }
-  } catch (e) {
-    tf.dispose(values);
-    throw e;
+    values = await runBatchedSweep(model, cleanCache, metric, { activationName: opts.activationName, setter: opts.setter, indices, prefixes, tick: progress.tick }, opts);
   } finally {
     progress.done();
     tf.dispose(prefixes);

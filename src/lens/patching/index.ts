@@ -4,6 +4,7 @@ export {
   type AxisName, type GenericPatchOptions, type PatchMetric, type PatchRunOptions, type PatchSetter, type ProgressOptions,
 } from "./generic";
 export * from "./patchers";
+export { DEFAULT_BATCH_BUDGET_BYTES, defaultBatchBudgetBytes, patchedRunBytes, sweepBatchCells, type SweepBatchOptions } from "./batched";
 export { logitDiff, normalizedMetric, type AnswerTokens, type LogitDiffOptions } from "./metrics";
 export { getPathPatchHeadToFinalResid, getPathPatchHeadToHeads, type HeadRef, type PathPatchInputs } from "./pathPatching";
 export { activationAblationHooks, getAblationScores, headAblationHooks, type AblationMode } from "./ablation";

@@ -2,13 +2,18 @@
  * TransformerLens's activation-patching specialisations (`transformer_lens.patching.get_act_patch_*`). All take
  * `(model, corruptedTokens, cleanCache, metric, opts?)`, run the corrupted input once per index with one activation
  * patched from the clean cache (see `genericActivationPatch`), and return a float32 tensor the caller owns.
- * Denoising convention: corrupted run, clean values patched in; with `normalizedMetric` 1 = clean, 0 = corrupted.
+ * Several indices of one layer share a forward (`opts.maxBatchCells`, `opts.batchBudgetBytes`; `maxBatchCells: 1` is
+ * one forward per index, as in TransformerLens). Denoising convention: corrupted run, clean values patched in; with `normalizedMetric` 1 = clean, 0 = corrupted.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { ActivationCache } from "../activationCache";
 import type { HookedTransformer } from "../hookedTransformer";
 import type { ModelInput } from "../inputs";
+import type { SweepBatchOptions } from "./batched";
 import { genericActivationPatch, patchAt, type AxisName, type PatchMetric, type PatchRunOptions, type PatchSetter } from "./generic";
+
+/** Options of every activation-patching sweep: progress, attention mask, and how many patched runs share a forward. */
+export type ActPatchOptions = PatchRunOptions & SweepBatchOptions;
 
 /**
  * act[:, pos, ...] = clean (resid / attn_out / mlp_out: [batch, pos, dModel]). The setters are `PatchSetter`s for
@@ -42,7 +47,7 @@ export const layerHeadPosPatternSetter: PatchSetter = (act, [head, dest], clean)
  */
 export const layerHeadDestSrcPosPatternSetter: PatchSetter = (act, [head, dest, src], clean) => patchAt(act, clean, { 1: head, 2: dest, 3: src });
 
-type Patcher = (model: HookedTransformer, corruptedTokens: ModelInput, cleanCache: ActivationCache, metric: PatchMetric, opts?: PatchRunOptions) => Promise<tf.Tensor>;
+type Patcher = (model: HookedTransformer, corruptedTokens: ModelInput, cleanCache: ActivationCache, metric: PatchMetric, opts?: ActPatchOptions) => Promise<tf.Tensor>;
 
 function patcher(activationName: string, axes: AxisName[], setter: PatchSetter): Patcher {
   return (model, corruptedTokens, cleanCache, metric, opts = {}) =>
@@ -106,7 +111,7 @@ async function stackAll(runs: Array<() => Promise<tf.Tensor>>): Promise<tf.Tenso
  * Output, q, k, v and pattern patching of every head at all positions: `[5, nLayers, nHeads]` in that order.
  * @example const every = await getActPatchAttnHeadAllPosEvery(model, corruptedTokens, cleanCache, metric);
  */
-export function getActPatchAttnHeadAllPosEvery(model: HookedTransformer, corruptedTokens: ModelInput, cleanCache: ActivationCache, metric: PatchMetric, opts: PatchRunOptions = {}): Promise<tf.Tensor> {
+export function getActPatchAttnHeadAllPosEvery(model: HookedTransformer, corruptedTokens: ModelInput, cleanCache: ActivationCache, metric: PatchMetric, opts: ActPatchOptions = {}): Promise<tf.Tensor> {
   const fns = [getActPatchAttnHeadOutAllPos, getActPatchAttnHeadQAllPos, getActPatchAttnHeadKAllPos, getActPatchAttnHeadVAllPos, getActPatchAttnHeadPatternAllPos];
   return stackAll(fns.map((f) => () => f(model, corruptedTokens, cleanCache, metric, opts)));
 }
@@ -116,7 +121,7 @@ export function getActPatchAttnHeadAllPosEvery(model: HookedTransformer, corrupt
  * result, `[layer, head, dest]`, is transposed to `[layer, dest, head]` as in TransformerLens).
  * @example const every = await getActPatchAttnHeadByPosEvery(model, corruptedTokens, cleanCache, metric);
  */
-export function getActPatchAttnHeadByPosEvery(model: HookedTransformer, corruptedTokens: ModelInput, cleanCache: ActivationCache, metric: PatchMetric, opts: PatchRunOptions = {}): Promise<tf.Tensor> {
+export function getActPatchAttnHeadByPosEvery(model: HookedTransformer, corruptedTokens: ModelInput, cleanCache: ActivationCache, metric: PatchMetric, opts: ActPatchOptions = {}): Promise<tf.Tensor> {
   const fns = [getActPatchAttnHeadOutByPos, getActPatchAttnHeadQByPos, getActPatchAttnHeadKByPos, getActPatchAttnHeadVByPos];
   const runs = fns.map((f) => () => f(model, corruptedTokens, cleanCache, metric, opts));
   runs.push(async () => {
@@ -132,7 +137,7 @@ export function getActPatchAttnHeadByPosEvery(model: HookedTransformer, corrupte
  * resid_pre, attn_out and mlp_out patching by (layer, position): `[3, nLayers, pos]` in that order.
  * @example const blocks = await getActPatchBlockEvery(model, corruptedTokens, cleanCache, metric);
  */
-export function getActPatchBlockEvery(model: HookedTransformer, corruptedTokens: ModelInput, cleanCache: ActivationCache, metric: PatchMetric, opts: PatchRunOptions = {}): Promise<tf.Tensor> {
+export function getActPatchBlockEvery(model: HookedTransformer, corruptedTokens: ModelInput, cleanCache: ActivationCache, metric: PatchMetric, opts: ActPatchOptions = {}): Promise<tf.Tensor> {
   const fns = [getActPatchResidPre, getActPatchAttnOut, getActPatchMlpOut];
   return stackAll(fns.map((f) => () => f(model, corruptedTokens, cleanCache, metric, opts)));
 }

@@ -198,7 +198,9 @@ for (const backend of TEST_BACKENDS) describe(`activation patching (tiny-gpt2) o
       activationName: "z", axes: ["layer", "head"], setter: P.layerHeadVectorSetter, indices: [[2, 1], [0, 3]],
     });
     const grid = (await every.array()) as number[][][];
-    await expectAllClose(flat, [grid[0]![2]![1]!, grid[0]![0]![3]!], TOLERANCES.exact, "explicit indices");
+    // The grid ran its 4 heads of a layer in one forward, each explicit index alone (one layer each): the same
+    // arithmetic on a taller batch, which matmul kernels may block differently (float32 rounding).
+    await expectAllClose(flat, [grid[0]![2]![1]!, grid[0]![0]![3]!], TOLERANCES.float32Invariant, "explicit indices");
     tf.dispose([every, v, byPos, pat, block, flat]);
   });
 
