@@ -8,11 +8,12 @@
  * stdout and into bench/RESULTS.md between the large-shapes markers.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import * as path from "node:path";
 import { benchTokens, forwardFlops } from "./checkpoint";
 import { LARGE_SHAPES, writeLargeCheckpoint, type LargeShape } from "./largeShapes";
+import { writeResultsSection } from "./results";
 
 const MiB = 2 ** 20;
 const threads = process.env.BENCH_THREADS ?? "1";
@@ -107,17 +108,6 @@ async function benchShape(s: LargeShape): Promise<string[]> {
   }
 }
 
-const START = "<!-- large-shapes -->";
-const END = "<!-- /large-shapes -->";
-
-/** Replaces (or appends) the large-shapes section of bench/RESULTS.md. */
-export function writeSection(section: string, file = "bench/RESULTS.md"): void {
-  const old = existsSync(file) ? readFileSync(file, "utf8") : "# Benchmark results\n";
-  const block = `${START}\n${section}\n${END}`;
-  const i = old.indexOf(START);
-  const j = old.indexOf(END);
-  writeFileSync(file, i >= 0 && j > i ? old.slice(0, i) + block + old.slice(j + END.length) : `${old.trimEnd()}\n\n${block}\n`);
-}
 
 async function main(): Promise<void> {
   if (process.argv[2] === "--child") return child(process.argv[3], process.argv[4]);
@@ -146,7 +136,7 @@ async function main(): Promise<void> {
     ...notes,
   ].join("\n");
   console.log(section);
-  if (ids.every((id) => !id.startsWith("smoke-"))) writeSection(section);
+  if (ids.every((id) => !id.startsWith("smoke-"))) writeResultsSection("large-shapes", section);
 }
 
 main().catch((e) => {

@@ -7,7 +7,7 @@
  *                                      best kept), BENCH_BUDGET (batchBudgetBytes), LENS_BACKEND picks the backend.
  * `--write` replaces the head-sweep section of bench/RESULTS.md. The checkpoint is written to a temp dir and removed.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
@@ -15,10 +15,9 @@ import { backendInfo, HookedTransformer } from "../src/lens/index";
 import { makeRng } from "../src/lens/datasets/index";
 import * as P from "../src/lens/patching/index";
 import { headSweepFlops, writeGpt2Small } from "./checkpoint";
+import { writeResultsSection } from "./results";
 
 const load = () => loadavg().map((x) => x.toFixed(1)).join(", ");
-const START = "<!-- head-sweep -->";
-const END = "<!-- /head-sweep -->";
 
 interface Row { shape: string; seqS: number; batchedS: number; cells: number[]; maxDiff: number; span: number; leaked: number; load: string }
 
@@ -85,14 +84,6 @@ async function benchShape(model: HookedTransformer, batch: number, pos: number, 
   return { shape: `${batch}×${pos}`, seqS, batchedS, cells, maxDiff, span: baseline.clean - baseline.corrupted, leaked, load: `${loadBefore} → ${load()}` };
 }
 
-function writeSection(section: string, file = "bench/RESULTS.md"): void {
-  const old = existsSync(file) ? readFileSync(file, "utf8") : "# Benchmark results\n";
-  const block = `${START}\n${section}\n${END}`;
-  const i = old.indexOf(START);
-  const j = old.indexOf(END);
-  writeFileSync(file, i >= 0 && j > i ? old.slice(0, i) + block + old.slice(j + END.length) : `${old.trimEnd()}\n\n${block}\n`);
-}
-
 async function main(): Promise<void> {
   const shapes = (process.env.BENCH_SWEEP_SHAPES ?? "8x15,1x15").split(",").map((s) => s.split("x").map(Number) as [number, number]);
   const repeat = Number(process.env.BENCH_REPEAT ?? 1);
@@ -131,7 +122,7 @@ async function main(): Promise<void> {
     );
     const section = lines.join("\n");
     console.log(section);
-    if (process.argv.includes("--write")) writeSection(section);
+    if (process.argv.includes("--write")) writeResultsSection("head-sweep", section);
     model.dispose();
   } finally {
     rmSync(dir, { recursive: true, force: true });
