@@ -7,6 +7,10 @@ import { readFileSync } from "node:fs";
 import * as tf from "@tensorflow/tfjs";
 import { readSafetensors } from "../src/lens/loading/safetensors";
 import { bundledTokenizerFolder } from "../src/lens/loading/modelFolder";
+import { HookedTransformer } from "../src/lens/hookedTransformer";
+import { setBackend, type BackendName } from "../src/lens/backend";
+import type { ActivationCache } from "../src/lens/activationCache";
+import type { ModelInput } from "../src/lens/inputs";
 
 export const FIXTURES = path.join(__dirname, "fixtures");
 /** The real GPT-2 tokenizer files bundled with the project (data/tokenizers/gpt2, see its README). */
@@ -47,4 +51,13 @@ export async function loadReference(family: Family): Promise<Reference> {
     tensor: (name) => tf.tensor(get(name).data, get(name).shape),
     values: (name) => get(name).data,
   };
+}
+
+/** A suite's setup on one backend: a family's reference model and its full cache on `tokens` (logits freed). */
+export async function modelWithCache(backend: BackendName, tokens: ModelInput, family: Family = "tiny-gpt2"): Promise<{ model: HookedTransformer; cache: ActivationCache }> {
+  await setBackend(backend);
+  const model = await HookedTransformer.fromPretrained((await loadReference(family)).folder);
+  const [logits, cache] = await model.runWithCache(tokens);
+  logits.dispose();
+  return { model, cache };
 }

@@ -7,9 +7,9 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { HookedTransformer, setBackend, type ActivationCache } from "../../src/lens/index";
+import type { ActivationCache, HookedTransformer } from "../../src/lens/index";
 import * as P from "../../src/lens/patching/index";
-import { loadReference } from "../fixtures";
+import { modelWithCache } from "../fixtures";
 import { TEST_BACKENDS } from "../backends";
 import { TOLERANCES } from "../tolerances";
 
@@ -48,11 +48,7 @@ for (const backend of TEST_BACKENDS) {
     let model: HookedTransformer;
     let cleanCache: ActivationCache;
     before(async () => {
-      await setBackend(backend);
-      model = await HookedTransformer.fromPretrained((await loadReference("tiny-gpt2")).folder);
-      const [logits, cache] = await model.runWithCache(CLEAN);
-      logits.dispose();
-      cleanCache = cache;
+      ({ model, cache: cleanCache } = await modelWithCache(backend, CLEAN));
     });
     after(() => {
       cleanCache.dispose();

@@ -12,7 +12,7 @@ import { HookedTransformer, setBackend, type ActivationCache } from "../../../sr
 import * as P from "../../../src/lens/patching/index";
 import { expectAllClose } from "../../helpers";
 import { TOLERANCES } from "../../tolerances";
-import { FAMILIES, loadReference } from "../../fixtures";
+import { FAMILIES, loadReference, modelWithCache } from "../../fixtures";
 import { expectNoLeak, memorySnapshot, TEST_BACKENDS } from "../../backends";
 
 const CLEAN = [[5, 17, 99, 3, 250, 41, 7], [12, 300, 8, 77, 401, 2, 64]];
@@ -57,11 +57,7 @@ for (const backend of TEST_BACKENDS) describe(`batched patching sweeps (tiny-gpt
   };
 
   before(async () => {
-    await setBackend(backend);
-    model = await HookedTransformer.fromPretrained((await loadReference("tiny-gpt2")).folder);
-    const [logits, cache] = await model.runWithCache(CLEAN);
-    logits.dispose();
-    cleanCache = cache;
+    ({ model, cache: cleanCache } = await modelWithCache(backend, CLEAN));
   });
   after(() => {
     cleanCache.dispose();

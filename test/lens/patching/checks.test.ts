@@ -5,9 +5,9 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { HookedTransformer, setBackend, type ActivationCache } from "../../../src/lens/index";
+import type { ActivationCache, HookedTransformer } from "../../../src/lens/index";
 import * as P from "../../../src/lens/patching/index";
-import { loadReference } from "../../fixtures";
+import { modelWithCache } from "../../fixtures";
 import { expectNoLeak, memorySnapshot, TEST_BACKENDS } from "../../backends";
 
 const TOKENS = [[5, 17, 99, 3], [12, 300, 8, 77]];
@@ -33,11 +33,7 @@ for (const backend of TEST_BACKENDS) describe(`patching option checks on ${backe
   const none = undefined as never;
 
   before(async () => {
-    await setBackend(backend);
-    model = await HookedTransformer.fromPretrained((await loadReference("tiny-gpt2")).folder);
-    const [l, c] = await model.runWithCache(TOKENS);
-    l.dispose();
-    cache = c;
+    ({ model, cache } = await modelWithCache(backend, TOKENS));
   });
   after(() => {
     cache.dispose();
