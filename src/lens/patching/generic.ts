@@ -8,7 +8,6 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { ActivationCache } from "../activationCache";
-import { getActName } from "../hookNames";
 import type { HookedTransformer } from "../hookedTransformer";
 import type { FwdHooks } from "../hookPoint";
 import type { ModelInput } from "../inputs";
