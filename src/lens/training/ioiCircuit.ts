@@ -117,28 +117,27 @@ export async function copyingScores(model: HookedTransformer, nameTokens: readon
   });
   // flat index of each (head, name) row's own token in the [H·n, dVocab] logits
   const ownIdx = tf.tensor1d(Array.from({ length: H * n }, (_, r) => r * model.cfg.dVocab + nameTokens[r % n]!), "int32");
-  const grids: number[][][] = [];
+  const rows: tf.Tensor[] = []; // [H] per (sign, layer): tiny, so they stay on the backend and are read once
   try {
     for (const sign of [1, -1]) {
-      const grid: number[][] = [];
       for (let l = 0; l < L; l++) {
-        const row = tf.tidy(() => {
+        rows.push(tf.tidy(() => {
           const { W_V, W_O } = model.blocks[l]!.attn;
           const out = tf.matMul(tf.matMul(resid.expandDims(0).tile([H, 1, 1]), W_V), W_O).mul(sign); // [H, n, dModel]
           const logits = tf.matMul(normalize(out, eps).reshape([H * n, -1]), model.W_U); // [H·n, dVocab]
           const own = tf.gather(logits.reshape([-1]), ownIdx).reshape([H * n, 1]); // the name's own logit
           const above = logits.greater(own).cast("float32").sum(-1); // how many tokens beat it
           return above.less(k).cast("float32").reshape([H, n]).mean(-1); // [H]
-        });
-        grid.push(Array.from(await row.data()));
-        row.dispose();
+        }));
       }
-      grids.push(grid);
     }
+    const t = tf.tidy(() => tf.stack(rows).reshape([2, L, H]));
+    const [positive, negative] = (await t.array()) as [Grid, Grid];
+    t.dispose();
+    return { positive, negative };
   } finally {
-    tf.dispose([ids, resid, ownIdx]);
+    tf.dispose([ids, resid, ownIdx, ...rows]);
   }
-  return { positive: grids[0]!, negative: grids[1]! };
 }
 
 /** A circuit head and the positions (one per prompt) where it is kept; everywhere else it is mean-ablated. */
