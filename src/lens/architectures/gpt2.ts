@@ -4,10 +4,9 @@
  * sequential residual; unembedding tied to `wte`; `gelu_new`. Keys may carry a `transformer.` prefix.
  */
 import * as tf from "@tensorflow/tfjs";
-import type { ActFn } from "../config";
+import type { ActFn, TransformerConfig } from "../config";
 import { mapRead, perLayer, splitQkv, T } from "./convert";
 import { num, numOr, str } from "./hfConfig";
-import type { TransformerConfig } from "../config";
 import type { Architecture } from "./types";
 
 /** A GPT-2 checkpoint tensor stored exactly as lens holds it: HF name, lens name, shape. */
