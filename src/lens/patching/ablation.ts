@@ -10,7 +10,8 @@ import type { HookedTransformer } from "../hookedTransformer";
 import type { FwdHooks, HookFn } from "../hookPoint";
 import type { ModelInput } from "../inputs";
 import { checkCache, checkFunction, checkInput, checkModel, checkOptions } from "./checks";
-import { metricFromLayer, metricValue, progressReporter, residPrefixes, type PatchMetric, type PatchRunOptions } from "./generic";
+import { metricFromLayer, progressReporter, residPrefixes, type PatchRunOptions } from "./generic";
+import { metricValue, type PatchMetric } from "./metric";
 import type { HeadRef } from "./pathPatching";
 
 /** "zero", or "mean": the activation's mean over the batch dimension of `meanCache` (kept per position). */

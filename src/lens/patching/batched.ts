@@ -11,7 +11,8 @@ import { WASM_HEAP_BYTES } from "../backend";
 import type { TransformerConfig } from "../config";
 import { getActName } from "../hookNames";
 import type { HookedTransformer } from "../hookedTransformer";
-import { metricTensor, type PatchMetric, type PatchRunOptions, type PatchSetter } from "./generic";
+import type { PatchRunOptions, PatchSetter } from "./generic";
+import { metricTensor, type PatchMetric } from "./metric";
 
 /** Options of the sweeps that batch several patched runs into one forward. */
 export interface SweepBatchOptions {

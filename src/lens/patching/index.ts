@@ -1,8 +1,9 @@
 /** Activation patching, path patching, ablation and patching metrics (TransformerLens `patching` + ARENA helpers). */
 export {
-  genericActivationPatch, indexMask, metricValue, patchAt, progressReporter,
-  type AxisName, type GenericPatchOptions, type PatchMetric, type PatchRunOptions, type PatchSetter, type ProgressOptions,
+  genericActivationPatch, indexMask, patchAt, progressReporter,
+  type AxisName, type GenericPatchOptions, type PatchRunOptions, type PatchSetter, type ProgressOptions,
 } from "./generic";
+export { metricValue, type PatchMetric } from "./metric";
 export * from "./patchers";
 export { DEFAULT_BATCH_BUDGET_BYTES, defaultBatchBudgetBytes, patchedRunBytes, sweepBatchCells, type SweepBatchOptions } from "./batched";
 export { logitDiff, normalizedMetric, type AnswerTokens, type LogitDiffOptions } from "./metrics";

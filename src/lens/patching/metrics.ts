@@ -5,7 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { checkFunction, checkOptions } from "./checks";
-import { metricValue, type DeviceMetric, type PatchMetric } from "./generic";
+import { metricValue, type DeviceMetric, type PatchMetric } from "./metric";
 
 /** `[batch, 2]` (correct, incorrect) token ids, as arrays or an int tensor. */
 export type AnswerTokens = ReadonlyArray<readonly [number, number] | readonly number[]> | tf.Tensor;

@@ -10,7 +10,8 @@ import type { ActivationCache } from "../activationCache";
 import type { HookedTransformer } from "../hookedTransformer";
 import type { ModelInput } from "../inputs";
 import type { SweepBatchOptions } from "./batched";
-import { genericActivationPatch, patchAt, type AxisName, type PatchMetric, type PatchRunOptions, type PatchSetter } from "./generic";
+import { genericActivationPatch, patchAt, type AxisName, type PatchRunOptions, type PatchSetter } from "./generic";
+import type { PatchMetric } from "./metric";
 
 /** Options of every activation-patching sweep: progress, attention mask, and how many patched runs share a forward. */
 export type ActPatchOptions = PatchRunOptions & SweepBatchOptions;

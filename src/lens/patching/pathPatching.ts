@@ -14,7 +14,8 @@ import type { HookedTransformer } from "../hookedTransformer";
 import type { FwdHooks, HookFn } from "../hookPoint";
 import type { ModelInput } from "../inputs";
 import { checkCache, checkFunction, checkInput, checkModel, checkOptions } from "./checks";
-import { indexMask, metricFromLayer, metricValue, progressReporter, residPrefixes, type PatchMetric, type PatchRunOptions } from "./generic";
+import { indexMask, metricFromLayer, progressReporter, residPrefixes, type PatchRunOptions } from "./generic";
+import { metricValue, type PatchMetric } from "./metric";
 
 /** A head as [layer, head]. */
 export type HeadRef = readonly [number, number];
