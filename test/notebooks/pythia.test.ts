@@ -6,8 +6,8 @@
  * prompts, special tokens, token ranges and layers from the model instead of assuming GPT-2 or the toys, and skip
  * what a rotary model does not have (W_pos). One subtest per notebook, so a failure names its notebook and the others
  * still run. (Notebook 02 needs path patching to work on GPT-NeoX's parallel residual: the code-health issue's fix.)
- * Takes tens of minutes on 2 cores, so it runs only when LENS_PYTHIA_NOTEBOOKS=1 (not yet set by .ci/run); skipped otherwise, or when
- * tslab or nbclient is missing. LENS_PYTHIA_NOTEBOOKS=01,03 runs only the notebooks whose names start with those.
+ * Takes ~7 minutes on 2 cores, so it runs only when LENS_PYTHIA_NOTEBOOKS=1 (.ci/run sets it in a pass of its own);
+ * skipped otherwise, or when tslab or nbclient is missing. LENS_PYTHIA_NOTEBOOKS=01,03 runs only the notebooks whose names start with those.
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -18,7 +18,7 @@ import { courseNotebooks, notebookSkipReason, runNotebook } from "../../scripts/
 import { writePythia70mShape } from "./pythiaShape";
 
 const wanted = process.env.LENS_PYTHIA_NOTEBOOKS;
-const skip = notebookSkipReason() ?? (wanted ? false : "set LENS_PYTHIA_NOTEBOOKS=1 to run the four notebooks on a Pythia-70M-shaped checkpoint (tens of minutes)");
+const skip = notebookSkipReason() ?? (wanted ? false : "set LENS_PYTHIA_NOTEBOOKS=1 to run the four notebooks on a Pythia-70M-shaped checkpoint (~7 minutes)");
 if (skip) console.log(`Pythia-shaped notebook runs skipped: ${skip}`);
 const only = wanted && wanted !== "1" ? wanted.split(",").map((s) => s.trim()) : undefined;
 const notebooks = courseNotebooks().filter((nb) => !only || only.some((p) => basename(nb).startsWith(p)));
