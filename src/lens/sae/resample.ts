@@ -6,6 +6,7 @@
  * ("random", ARENA's resample_simple).
  */
 import * as tf from "@tensorflow/tfjs";
+import { normalSamples } from "../datasets/prng";
 import type { AdamW } from "../training/adamw";
 import type { SparseAutoencoder } from "./sae";
 
@@ -44,9 +45,7 @@ export async function resampleDeadLatents(sae: SparseAutoencoder, adam: AdamW, f
     });
     dirs = tf.tidy(() => tf.gather(x, tf.tensor1d(picks, "int32")).sub(P.b_dec!) as tf.Tensor2D);
   } else {
-    const vals = new Float32Array(dead.length * dIn);
-    for (let i = 0; i < vals.length; i++) vals[i] = Math.sqrt(-2 * Math.log(rand() + 1e-12)) * Math.cos(2 * Math.PI * rand()); // cos only, kept as notebook 04 was run (see toy/tms.ts)
-    dirs = tf.tensor2d(vals, [dead.length, dIn]);
+    dirs = tf.tensor2d(normalSamples(dead.length * dIn, 1, rand), [dead.length, dIn]);
   }
   tf.tidy(() => {
     const v = dirs.div(dirs.norm("euclidean", 1, true).add(1e-12));

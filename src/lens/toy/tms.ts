@@ -5,6 +5,7 @@
  * feature dimensionality D_i = ‖W_i‖² / Σ_j (Ŵ_i·W_j)².
  */
 import * as tf from "@tensorflow/tfjs";
+import { normalSamples } from "../datasets/prng";
 import { mulberry32 } from "../sae/source";
 
 /** Toy model configuration. */
@@ -41,8 +42,7 @@ export class ToyModel {
   constructor(readonly cfg: ToyModelConfig, seed = 0) {
     const std = Math.sqrt(2 / (cfg.dHidden + cfg.nFeatures));
     const rand = mulberry32(seed ^ 0x2545f491);
-    const w = new Float32Array(cfg.nInst * cfg.dHidden * cfg.nFeatures);
-    for (let i = 0; i < w.length; i++) w[i] = std * Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand()); // Box–Muller, cos only: one sample per two uniforms (not normalSamples, whose pairs would change the committed notebook 04 runs)
+    const w = normalSamples(cfg.nInst * cfg.dHidden * cfg.nFeatures, std, rand);
     this.W = tf.tidy(() => tf.variable(tf.tensor3d(w, [cfg.nInst, cfg.dHidden, cfg.nFeatures])));
     this.b = tf.tidy(() => tf.variable(tf.zeros([cfg.nInst, cfg.nFeatures])));
   }
