@@ -5,7 +5,7 @@
  * scalar) falls through to the backend's own kernel.
  */
 import { blasSgemm, loadBlas, type Sgemm } from "./blas";
-import { cpuFloats, cpuOutput, disposeOutput, overriddenKernels, overrideKernels, wasmFloats, wasmOutput, type FastKernel, type Info } from "./tfjsInternals";
+import { cpuFloats, cpuScratchOutput, disposeOutput, overriddenKernels, overrideKernels, wasmFloats, wasmOutput, type FastKernel, type Info } from "./tfjsInternals";
 import { broadcastBatchShape } from "../util/matMul";
 
 /** The backends whose memory layout this file knows. */
@@ -23,7 +23,7 @@ const MEMORY: Record<BlasBackend, Memory> = {
   cpu: {
     input: cpuFloats,
     output(backend, shape) {
-      const o = cpuOutput<Float32Array>(backend, shape, "float32");
+      const o = cpuScratchOutput<Float32Array>(backend, shape, "float32");
       return o && { info: o.info, view: () => o.values };
     },
   },

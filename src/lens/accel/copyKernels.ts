@@ -10,7 +10,7 @@
  * kernel. On cpu a transpose that moves the last axis is copied in cache-sized tiles (`copyTiles`).
  */
 import * as tf from "@tensorflow/tfjs";
-import { cpuValues, cpuOutput, disposeOutput, overriddenKernels, overrideKernels, wasmHeap, wasmOffset, wasmOutput, type FastKernel, type Info, type KernelArgs } from "./tfjsInternals";
+import { cpuValues, cpuScratchOutput, disposeOutput, overriddenKernels, overrideKernels, wasmHeap, wasmOffset, wasmOutput, type FastKernel, type Info, type KernelArgs } from "./tfjsInternals";
 
 /** A backend's memory: an array and an element offset for an input; a new output with the same. */
 type Span = { arr: Int32Array | Float32Array; at: number };
@@ -44,7 +44,7 @@ const MEMORY: Record<CopyBackend, Memory> = {
     output(backend, shape, dtype, inputs) {
       const ins = inputs.map((t) => cpuValues(backend, t));
       if (!ins.every((v) => v instanceof Float32Array || v instanceof Int32Array)) return undefined;
-      const o = cpuOutput<Float32Array | Int32Array>(backend, shape, dtype as "float32" | "int32");
+      const o = cpuScratchOutput<Float32Array | Int32Array>(backend, shape, dtype as "float32" | "int32");
       // Int32 views of the same memory: short runs are copied element by element as integers, bits unchanged.
       return o && { info: o.info, out: { arr: ints(o.values), at: 0 }, ins: (ins as Array<Int32Array | Float32Array>).map((arr) => ({ arr: ints(arr), at: 0 })) };
     },

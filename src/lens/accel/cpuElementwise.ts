@@ -13,7 +13,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { fastExp } from "./fastExp";
-import { cpuFloats, cpuOutput, cpuValues, type FastKernel } from "./tfjsInternals";
+import { cpuFloats, cpuScratchOutput, cpuValues, type FastKernel } from "./tfjsInternals";
 
 type F32 = Float32Array;
 /** o[oi + k] = op(a[ai + k·sa], b[bi + k·sb]) for k < n (sa, sb ∈ {0, 1}). One literal per op keeps each loop monomorphic. */
@@ -103,7 +103,7 @@ function binary(inner: Inner): FastKernel {
     const b = cpuFloats(backend, inputs.b);
     if (a === undefined || b === undefined) return undefined;
     const p = planBroadcast(inputs.a!.shape, inputs.b!.shape);
-    const out = p && cpuOutput<F32>(backend, p.outShape, "float32");
+    const out = p && cpuScratchOutput<F32>(backend, p.outShape, "float32");
     if (!p || !out) return undefined;
     runBroadcast(p, inner, out.values, a, b);
     return out.info;
@@ -137,7 +137,7 @@ const UNARY: Record<string, (o: F32, x: F32) => void> = {
 function unary(loop: (o: F32, x: F32) => void): FastKernel {
   return ({ inputs, backend }) => {
     const x = cpuFloats(backend, inputs.x);
-    const out = x && cpuOutput<F32>(backend, inputs.x!.shape, "float32");
+    const out = x && cpuScratchOutput<F32>(backend, inputs.x!.shape, "float32");
     if (!x || !out) return undefined;
     loop(out.values, x);
     return out.info;
@@ -152,7 +152,7 @@ const select: FastKernel = ({ inputs, backend }) => {
   const tv = cpuValues(backend, t);
   const ev = cpuValues(backend, e);
   if (!c || !tv || !ev || c.length !== tv.length || ev.length !== tv.length) return undefined;
-  const out = cpuOutput(backend, t.shape, t.dtype as "float32" | "int32");
+  const out = cpuScratchOutput(backend, t.shape, t.dtype as "float32" | "int32");
   if (!out) return undefined;
   const o = out.values;
   for (let i = 0; i < o.length; i++) o[i] = c[i] === 1 ? tv[i] : ev[i];

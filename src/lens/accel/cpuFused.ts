@@ -12,7 +12,7 @@ import * as tf from "@tensorflow/tfjs";
 import { cpuKernelsInstalled } from "./cpuKernels";
 import { erf } from "./cpuElementwise";
 import { fastExp } from "./fastExp";
-import { cpuFloats, cpuOutput, gradientTapeActive } from "./tfjsInternals";
+import { cpuFloats, cpuScratchOutput, gradientTapeActive } from "./tfjsInternals";
 
 const f = Math.fround;
 
@@ -24,7 +24,7 @@ function fusable(x: tf.Tensor): Float32Array | undefined {
 
 function run(x: tf.Tensor, loop: (o: Float32Array, v: Float32Array) => void): tf.Tensor | undefined {
   const v = fusable(x);
-  const out = v && cpuOutput<Float32Array>(tf.backend(), x.shape, "float32");
+  const out = v && cpuScratchOutput<Float32Array>(tf.backend(), x.shape, "float32");
   if (!v || !out) return undefined;
   loop(out.values, v);
   return tf.engine().makeTensorFromTensorInfo(out.info);

@@ -13,7 +13,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { fastExp } from "./fastExp";
-import { cpuFloats, cpuOutput, type FastKernel, type Info, type KernelArgs } from "./tfjsInternals";
+import { cpuFloats, cpuScratchOutput, type FastKernel, type Info, type KernelArgs } from "./tfjsInternals";
 
 type F32 = Float32Array;
 
@@ -70,7 +70,7 @@ function reduction(kind: "Sum" | "Mean"): FastKernel {
   return ({ inputs, backend, attrs }: KernelArgs) => {
     const x = cpuFloats(backend, inputs.x);
     const p = x && planReduce(inputs.x!, attrs?.axis, Boolean(attrs?.keepDims));
-    const out = p && cpuOutput<F32>(backend, p.outShape, "float32");
+    const out = p && cpuScratchOutput<F32>(backend, p.outShape, "float32");
     if (!x || !p || !out) return undefined;
     sumInto(out.values, x, p, kind === "Mean");
     return out.info;
@@ -82,7 +82,7 @@ const max: FastKernel = ({ inputs, backend, attrs }) => {
   const x = cpuFloats(backend, inputs.x);
   const p = x && planReduce(inputs.x!, attrs?.reductionIndices, Boolean(attrs?.keepDims));
   if (!x || !p || p.reduce === 0) return undefined;
-  const out = cpuOutput<F32>(backend, p.outShape, "float32");
+  const out = cpuScratchOutput<F32>(backend, p.outShape, "float32");
   if (!out) return undefined;
   const o = out.values;
   const n = p.reduce;
@@ -117,7 +117,7 @@ const softmax: FastKernel = ({ inputs, backend, attrs }) => {
   const dim = Number(attrs?.dim ?? -1);
   if (dim !== -1 && dim !== r - 1) return undefined;
   const n = logits.shape[r - 1];
-  const out = cpuOutput<F32>(backend, logits.shape, "float32");
+  const out = cpuScratchOutput<F32>(backend, logits.shape, "float32");
   if (!out || n === 0) return out?.info;
   const o = out.values;
   for (let at = 0; at < x.length; at += n) {

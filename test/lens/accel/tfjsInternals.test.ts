@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import {
   cpuFloats,
-  cpuOutput,
+  cpuScratchOutput,
   findEmscriptenImport,
   overriddenKernels,
   overrideKernels,
@@ -80,7 +80,9 @@ test("overrideKernels replaces a kernel, declines to the stock one, and restore 
     calls++;
     const x = cpuFloats(args.backend, args.inputs.x);
     if (x === undefined) return undefined;
-    return cpuOutput(args.backend, args.inputs.x!.shape, "float32", x.map((v) => Math.sign(v)))!.info;
+    const out = cpuScratchOutput<Float32Array>(args.backend, args.inputs.x!.shape, "float32")!;
+    x.forEach((v, k) => (out.values[k] = Math.sign(v)));
+    return out.info;
   };
   const restore = overrideKernels("cpu", { Sign: fastSign });
   assert.ok(overriddenKernels("cpu").includes("Sign"));
