@@ -129,7 +129,11 @@ function copyTiles(from: Span, inStrides: readonly number[], outShape: readonly 
   }
 }
 
-function slice(mem: Memory): FastKernel {
+/**
+ * Slice. On cpu a slice that is one contiguous run is left to the stock kernel, which returns a view of the input's
+ * array (no copy, no new memory: splitting a fused QKV weight at load is free).
+ */
+function slice(mem: Memory, stockViews: boolean): FastKernel {
   return (args: KernelArgs) => {
     const x = args.inputs.x;
     if (!x || !args.attrs || !FOUR_BYTE.has(x.dtype)) return undefined;
@@ -139,6 +143,7 @@ function slice(mem: Memory): FastKernel {
     while (j > 0 && (j === r || size[j] === x.shape[j])) j--;
     const run = prod(size.slice(j));
     if (run < MIN_RUN && prod(size) > 0) return undefined;
+    if (stockViews && j === 0) return undefined;
     const m = mem.output(args.backend, size, x.dtype, [x]);
     if (m === undefined) return undefined;
     if (prod(size) === 0) return m.info;
@@ -227,7 +232,7 @@ function tile(mem: Memory): FastKernel {
 }
 
 /** wasm keeps its own C++ transpose for perms that move the last axis; cpu's JS one goes element by element through index arithmetic (~200 s of a Pythia-2.8B load). */
-const KERNELS: Record<string, (mem: Memory, backend: CopyBackend) => FastKernel> = { Slice: slice, Transpose: (mem, b) => transpose(mem, b === "cpu"), GatherV2: gather, Tile: tile };
+const KERNELS: Record<string, (mem: Memory, backend: CopyBackend) => FastKernel> = { Slice: (mem, b) => slice(mem, b === "cpu"), Transpose: (mem, b) => transpose(mem, b === "cpu"), GatherV2: gather, Tile: tile };
 const restore = new Map<CopyBackend, () => void>();
 
 /** Replaces `backend`'s Slice, Transpose, GatherV2 and Tile kernels (idempotent). Returns the kernel names replaced. */

@@ -12,28 +12,36 @@ import type { StateDict } from "../components/weights";
 import type { TransformerConfig } from "../config";
 import type { ProcessingOptions } from "./weightProcessing";
 
+/**
+ * `key`'s tensor and its float32 values, which the caller may overwrite: on cpu `data()` hands out the tensor's own
+ * array, so processing works in place (a fresh multi-GB array costs page faults: ~3 ms per MB measured on a 2-core VM,
+ * bench/RESULTS.md); when another entry of `sd` shares the tensor's data (a reshape of it), a copy.
+ */
 async function values(sd: StateDict, key: string): Promise<{ t: tf.Tensor; v: Float32Array }> {
   const t = sd.get(key);
   if (t === undefined) throw new Error(`weight processing: the state dict has no "${key}"`);
-  return { t, v: (await t.data()) as Float32Array };
+  const v = (await t.data()) as Float32Array;
+  let sharers = 0;
+  for (const u of sd.values()) if (u.dataId === t.dataId) sharers++;
+  return { t, v: sharers > 1 ? v.slice() : v };
 }
 
-/** Puts `data` (shape of the old tensor) in place of `key` and frees the old tensor. */
+/** Puts `data` (shape of the old tensor; may be the old tensor's own array) in place of `key` and frees the old tensor. */
 function replace(sd: StateDict, key: string, old: tf.Tensor, data: Float32Array | Float64Array): void {
   sd.set(key, tf.tensor(data instanceof Float32Array ? data : Float32Array.from(data), old.shape, "float32"));
   old.dispose();
 }
 
-/** Each row of `v` (rows of length `n`) minus its mean. */
+/** Each row of `v` (rows of length `n`) minus its mean, in place. */
 function centreRows(v: Float32Array, n: number): Float32Array {
-  const out = new Float32Array(v.length);
   for (let r = 0; r < v.length; r += n) {
+    const end = r + n;
     let s = 0;
-    for (let i = r; i < r + n; i++) s += v[i];
+    for (let i = r; i < end; i++) s += v[i];
     const m = s / n;
-    for (let i = r; i < r + n; i++) out[i] = v[i] - m;
+    for (let i = r; i < end; i++) v[i] -= m;
   }
-  return out;
+  return v;
 }
 
 async function centreLast(sd: StateDict, key: string): Promise<void> {
@@ -53,7 +61,6 @@ async function foldInto(sd: StateDict, ln: string, readers: ReadonlyArray<readon
     const { t: bt, v: b } = await values(sd, bias);
     const D = Wt.shape[Wt.rank - 2];
     const X = Wt.shape[Wt.rank - 1];
-    const out = new Float32Array(w.length);
     const newBias = Float64Array.from(b);
     const mean = new Float64Array(X);
     for (let blk = 0; blk < w.length / (D * X); blk++) {
@@ -67,17 +74,17 @@ async function foldInto(sd: StateDict, ln: string, readers: ReadonlyArray<readon
           const val = w[off + x];
           newBias[bo + x] += shift * val;
           const s = val * scale;
-          out[off + x] = s;
+          w[off + x] = s; // in place (see values)
           mean[x] += s;
         }
       }
       for (let x = 0; x < X; x++) mean[x] /= D;
       for (let i = 0; i < D; i++) {
         const off = (blk * D + i) * X;
-        for (let x = 0; x < X; x++) out[off + x] -= mean[x];
+        for (let x = 0; x < X; x++) w[off + x] -= mean[x];
       }
     }
-    replace(sd, W, Wt, out);
+    replace(sd, W, Wt, w);
     replace(sd, bias, bt, newBias);
   }
   sd.delete(`${ln}.w`);
@@ -99,7 +106,7 @@ async function foldValueBias(sd: StateDict, a: string, dModel: number): Promise<
     for (let x = 0; x < dModel; x++) acc[x] += c * WO.v[off + x];
   }
   replace(sd, `${a}.b_O`, bO.t, acc);
-  replace(sd, `${a}.b_V`, bV.t, new Float32Array(bV.v.length));
+  replace(sd, `${a}.b_V`, bV.t, bV.v.fill(0));
 }
 
 /**

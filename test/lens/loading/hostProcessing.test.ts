@@ -53,3 +53,25 @@ for (const backend of TEST_BACKENDS) {
     });
   }
 }
+
+// Processing overwrites each tensor's values in place (on cpu, data() is the tensor's own array). Two entries that
+// share their data (here W_K a reshape of W_Q) must each be processed from the original values: the tfjs steps, which
+// are functional, are the reference.
+for (const backend of TEST_BACKENDS) {
+  test(`[${backend}] entries that share their data are each processed from the original values`, async () => {
+    await setBackend(backend);
+    const [a, b] = [await loadPretrained(GPT2_FIXTURE, OFF), await loadPretrained(GPT2_FIXTURE, OFF)];
+    for (const { stateDict: sd } of [a, b]) {
+      const q = sd.get("blocks.0.attn.W_Q")!;
+      sd.get("blocks.0.attn.W_K")!.dispose();
+      sd.set("blocks.0.attn.W_K", q.reshape(q.shape));
+    }
+    processWeights(a.stateDict, a.cfg, {});
+    await processWeightsLayerwise(b.stateDict, b.cfg, {});
+    for (const k of ["blocks.0.attn.W_Q", "blocks.0.attn.W_K"]) {
+      await expectAllClose(b.stateDict.get(k) as tf.Tensor, a.stateDict.get(k) as tf.Tensor, TOLERANCES.float32Invariant, k);
+    }
+    dispose(a.stateDict);
+    dispose(b.stateDict);
+  });
+}
