@@ -131,7 +131,7 @@ function copyTiles(from: Span, inStrides: readonly number[], outShape: readonly 
 
 /**
  * Slice. On cpu a slice that is one contiguous run is left to the stock kernel, which returns a view of the input's
- * array (no copy, no new memory: splitting a fused QKV weight at load is free).
+ * array (no copy, no new memory).
  */
 function slice(mem: Memory, stockViews: boolean): FastKernel {
   return (args: KernelArgs) => {

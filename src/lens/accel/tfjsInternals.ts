@@ -135,7 +135,7 @@ export function replaceBackendFactory(name: string, make: (stock: () => tf.Kerne
 
 /** The typed arrays a cpu tensor of these dtypes is stored in. */
 export type CpuArray = Float32Array | Int32Array | Uint8Array;
-const CPU_ARRAY: Record<string, new (n: number) => CpuArray> = { float32: Float32Array, int32: Int32Array, bool: Uint8Array };
+const CPU_ARRAY: Record<string, { new (n: number): CpuArray; readonly BYTES_PER_ELEMENT: number }> = { float32: Float32Array, int32: Int32Array, bool: Uint8Array };
 
 interface CpuBackendLike {
   data: { get(id: unknown): { values?: unknown } | undefined };
@@ -180,7 +180,7 @@ export function cpuScratchOutput<A extends CpuArray>(backend: unknown, shape: nu
   const Ctor = CPU_ARRAY[dtype];
   if (b === undefined || Ctor === undefined) return undefined;
   const n = size(shape);
-  const pool = n * (Ctor as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT >= POOL_MIN_BYTES ? poolOf(b) : undefined;
+  const pool = n * Ctor.BYTES_PER_ELEMENT >= POOL_MIN_BYTES ? poolOf(b) : undefined;
   const v = (pool ? take(pool, Ctor, n) : new Ctor(n)) as A;
   return { info: b.makeTensorInfo(shape, dtype, v), values: v };
 }
