@@ -22,7 +22,7 @@ export type CourseNotebook = "01" | "02" | "03" | "04";
  * amount of work) with the wasm backend and OpenBLAS on a 2-core x86 VM (README, "Which model"); faster machines
  * take proportionally less.
  */
-export const GPT2_SMALL_SECONDS: Record<CourseNotebook, number> = { "01": 130, "02": 1142, "03": 556, "04": 119 };
+export const GPT2_SMALL_SECONDS: Record<CourseNotebook, number> = { "01": 130, "02": 948, "03": 556, "04": 119 };
 
 /**
  * Picks a notebook's model.
@@ -37,7 +37,7 @@ export function chooseModel(bundled: string, real = "gpt2", env: NodeJS.ProcessE
   if (cachedSnapshot(real, "main", env)) {
     const secs = notebook && real === "gpt2" ? GPT2_SMALL_SECONDS[notebook] : undefined;
     const expected = secs === undefined ? undefined
-      : `this notebook takes about ${secs < 120 ? `${secs} s` : `${Math.round(secs / 60)} minutes`} on GPT-2 small with a 2-core CPU (measured; about a tenth of that on a GPU or a many-core machine). Set LENS_MODEL=${bundled} for the small bundled model (seconds)`;
+      : `this notebook takes about ${secs < 120 ? `${secs} s` : `${Math.round(secs / 60)} minutes`} on GPT-2 small with a 2-core CPU (measured; a many-core machine or a GPU takes less). Set LENS_MODEL=${bundled} for the small bundled model (seconds)`;
     return { name: real, why: `${real} is in the Hugging Face cache, so it was picked automatically`, expected };
   }
   return { name: bundled, why: `${real} is not cached (run: npm run download -- ${real}), so the bundled ${bundled} is used` };

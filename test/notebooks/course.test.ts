@@ -28,7 +28,7 @@ test("chooseModel: LENS_MODEL first, then the harness's bundled flag, then a cac
     writeFileSync(join(repo, "snapshots", "abc123", "config.json"), "{}");
     assert.equal(chooseModel("toy-ioi", "gpt2", empty).name, "gpt2");
     assert.match(chooseModel("toy-ioi", "gpt2", empty).why, /picked automatically/);
-    assert.match(chooseModel("toy-ioi", "gpt2", empty, "02").expected ?? "", /about 19 minutes on GPT-2 small with a 2-core CPU \(measured/);
+    assert.match(chooseModel("toy-ioi", "gpt2", empty, "02").expected ?? "", /about 16 minutes on GPT-2 small with a 2-core CPU \(measured/);
     assert.match(chooseModel("toy-ioi", "gpt2", empty, "04").expected ?? "", /about 119 s on GPT-2 small/);
     assert.equal(chooseModel("toy-ioi", "gpt2", { ...empty, LENS_MODEL: "gpt2" }, "01").expected, undefined, "asked for explicitly: no note");
     assert.equal(chooseModel("toy-attn-2l", "gpt2", { ...empty, LENS_COURSE_MODELS: "bundled" }).name, "toy-attn-2l");
