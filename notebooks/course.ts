@@ -22,7 +22,7 @@ export type CourseNotebook = "01" | "02" | "03" | "04";
  * amount of work) with the wasm backend and OpenBLAS on a 2-core x86 VM (README, "Which model"); faster machines
  * take proportionally less.
  */
-export const GPT2_SMALL_SECONDS: Record<CourseNotebook, number> = { "01": 130, "02": 948, "03": 556, "04": 119 };
+export const GPT2_SMALL_SECONDS: Record<CourseNotebook, number> = { "01": 93, "02": 948, "03": 386, "04": 123 };
 
 /**
  * Picks a notebook's model.

@@ -5,13 +5,15 @@
  * tokenizer can read, and whether the model has learned position embeddings.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { chooseModel, hasPositionEmbeddings, ioiExample, ordinaryTokenRange, specialTokenIds } from "../../notebooks/course";
 import { HookedTransformer } from "../../src/lens/index";
 import { copyNeoxFolder, tempDir, writeTinyGpt2WithTokenizer } from "../lens/loading/checkpoints";
+import { GPT2_TOKENIZER_DIR } from "../fixtures";
+import { neoxLayoutTokenizer } from "./pythiaShape";
 
 test("chooseModel: LENS_MODEL first, then the harness's bundled flag, then a cached real model, then the bundled one", () => {
   const cache = mkdtempSync(join(tmpdir(), "lens-course-"));
@@ -29,7 +31,8 @@ test("chooseModel: LENS_MODEL first, then the harness's bundled flag, then a cac
     assert.equal(chooseModel("toy-ioi", "gpt2", empty).name, "gpt2");
     assert.match(chooseModel("toy-ioi", "gpt2", empty).why, /picked automatically/);
     assert.match(chooseModel("toy-ioi", "gpt2", empty, "02").expected ?? "", /about 16 minutes on GPT-2 small with a 2-core CPU \(measured/);
-    assert.match(chooseModel("toy-ioi", "gpt2", empty, "04").expected ?? "", /about 119 s on GPT-2 small/);
+    assert.match(chooseModel("toy-ioi", "gpt2", empty, "01").expected ?? "", /about 93 s on GPT-2 small/);
+    assert.match(chooseModel("toy-ioi", "gpt2", empty, "04").expected ?? "", /about 2 minutes on GPT-2 small/, "123 s, said in minutes from 120 s on");
     assert.equal(chooseModel("toy-ioi", "gpt2", { ...empty, LENS_MODEL: "gpt2" }, "01").expected, undefined, "asked for explicitly: no note");
     assert.equal(chooseModel("toy-attn-2l", "gpt2", { ...empty, LENS_COURSE_MODELS: "bundled" }).name, "toy-attn-2l");
     assert.equal(chooseModel("toy-ioi", "gpt2", { ...empty, LENS_COURSE_MODELS: "bundled", LENS_MODEL: "pythia-70m" }).name, "pythia-70m");
@@ -53,11 +56,18 @@ test("model-generic helpers: special ids, ordinary id range and IOI prompt come 
     assert.deepStrictEqual(ordinaryTokenRange(gpt2), { low: 0, high: 50256 });
     assert.equal(ioiExample(gpt2).english, true);
     assert.equal(ioiExample(gpt2).answer, " Mary");
-    gpt2.dispose();
-    // GPT-NeoX (rotary): no W_pos
-    const neox = await HookedTransformer.fromPretrained(await copyNeoxFolder(join(dir, "neox")));
+    // GPT-NeoX (rotary): no W_pos; with Pythia's special-token layout (pythiaShape.ts: <|endoftext|> 0 as BOS/EOS,
+    // <|padding|> 1, GPT-2's other tokens at id + 2) the special ids and the start of the ordinary range follow it
+    const neoxDir = await copyNeoxFolder(join(dir, "neox"));
+    writeFileSync(join(neoxDir, "tokenizer.json"), JSON.stringify(neoxLayoutTokenizer(JSON.parse(readFileSync(join(GPT2_TOKENIZER_DIR, "tokenizer.json"), "utf8")))));
+    writeFileSync(join(neoxDir, "tokenizer_config.json"), JSON.stringify({ bos_token: "<|endoftext|>", eos_token: "<|endoftext|>", unk_token: "<|endoftext|>" }));
+    const neox = await HookedTransformer.fromPretrained(neoxDir);
     assert.equal(hasPositionEmbeddings(neox), false);
+    assert.deepStrictEqual(specialTokenIds(neox), [0, 1]);
+    assert.equal(ordinaryTokenRange(neox).low, 2);
+    assert.deepStrictEqual(neox.tokenizer!.encode(" Mary and John"), gpt2.tokenizer!.encode(" Mary and John").map((id) => id + 2));
     neox.dispose();
+    gpt2.dispose();
   } finally {
     toy.dispose();
     rmSync(dir, { recursive: true, force: true });

@@ -2,10 +2,14 @@
  * A random checkpoint of Pythia-70M's shape in Hugging Face layout (GPT-NeoX: 6 layers, d_model 512, 8 heads,
  * d_mlp 2048, vocabulary 50304, rotary on 25% of each head, parallel residual, untied unembedding; config values as
  * in EleutherAI/pythia-70m's config.json), for running the course notebooks on a real-sized rotary model offline.
- * Pythia's own tokenizer cannot be downloaded here, so the folder carries the bundled GPT-2 tokenizer (50257 tokens):
- * its ids all fit in the 50304-row embedding, which Pythia pads past its tokenizer anyway.
+ * Pythia's own tokenizer cannot be downloaded here, so the folder carries a tokenizer with its special-token layout
+ * built from the bundled GPT-2 one (neoxLayoutTokenizer): `<|endoftext|>` at id 0 (BOS, EOS and UNK, as in Pythia's
+ * tokenizer_config.json) and the special `<|padding|>` at id 1, as in the GPT-NeoX-20B tokenizer Pythia uses, with
+ * GPT-2's byte-level BPE shifted to ids 2…50257. The merges are GPT-2's, so English splits as GPT-2 splits it; what
+ * this checks is that nothing assumes GPT-2's ids (50256 as BOS, ordinary tokens from 0). All ids fit in the
+ * 50304-row embedding, which Pythia pads past its tokenizer anyway.
  */
-import { copyFile, mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import * as path from "node:path";
 import { writeSafetensors, type TensorsToWrite } from "../../src/lens/loading/safetensors";
 import { GPT2_TOKENIZER_DIR } from "../fixtures";
@@ -13,7 +17,7 @@ import { randomData } from "../lens/loading/checkpoints";
 
 export const PYTHIA_70M_SHAPE = { layers: 6, d: 512, heads: 8, mlp: 2048, vocab: 50304, ctx: 2048, rotaryPct: 0.25 } as const;
 
-/** Writes the checkpoint (about 280 MB of float32 weights) and the GPT-2 tokenizer into `dir`; returns `dir`. */
+/** Writes the checkpoint (about 280 MB of float32 weights) and the Pythia-layout tokenizer into `dir`; returns `dir`. */
 export async function writePythia70mShape(dir: string): Promise<string> {
   const { layers, d, heads, mlp, vocab, ctx, rotaryPct } = PYTHIA_70M_SHAPE;
   const rotaryDim = Math.round((d / heads) * rotaryPct);
@@ -55,6 +59,34 @@ export async function writePythia70mShape(dir: string): Promise<string> {
   await mkdir(dir, { recursive: true });
   await writeSafetensors(path.join(dir, "model.safetensors"), tensors);
   await writeFile(path.join(dir, "config.json"), JSON.stringify(config, null, 2));
-  for (const f of ["tokenizer.json", "tokenizer_config.json"]) await copyFile(path.join(GPT2_TOKENIZER_DIR, f), path.join(dir, f));
+  const tokenizer = neoxLayoutTokenizer(JSON.parse(await readFile(path.join(GPT2_TOKENIZER_DIR, "tokenizer.json"), "utf8")));
+  await writeFile(path.join(dir, "tokenizer.json"), JSON.stringify(tokenizer));
+  await writeFile(path.join(dir, "tokenizer_config.json"), JSON.stringify(NEOX_TOKENIZER_CONFIG, null, 2));
   return dir;
+}
+
+/** Pythia's tokenizer_config.json fields that matter here (EleutherAI/pythia-70m): one token for BOS, EOS and UNK. */
+const NEOX_TOKENIZER_CONFIG = {
+  add_prefix_space: false, bos_token: "<|endoftext|>", eos_token: "<|endoftext|>", unk_token: "<|endoftext|>",
+  clean_up_tokenization_spaces: true, model_max_length: 1e30, tokenizer_class: "GPTNeoXTokenizer",
+};
+
+interface TokenizerJson {
+  added_tokens: { id: number; content: string; special: boolean; [k: string]: unknown }[];
+  model: { vocab: Record<string, number>; [k: string]: unknown };
+  [k: string]: unknown;
+}
+
+/**
+ * GPT-2's tokenizer.json re-laid as GPT-NeoX-20B's special ids: `<|endoftext|>` 0, `<|padding|>` 1 (both added,
+ * special), every other token's id + 2 (its merges unchanged, as BPE merges name tokens by their text).
+ */
+export function neoxLayoutTokenizer(gpt2: TokenizerJson): TokenizerJson {
+  const eot = "<|endoftext|>";
+  const vocab: Record<string, number> = { [eot]: 0, "<|padding|>": 1 };
+  for (const [tok, id] of Object.entries(gpt2.model.vocab)) if (tok !== eot) vocab[tok] = id + 2;
+  const template = gpt2.added_tokens.find((t) => t.content === eot);
+  if (!template) throw new Error(`the GPT-2 tokenizer.json has no added token ${eot}`);
+  const added_tokens = [{ ...template, id: 0 }, { ...template, id: 1, content: "<|padding|>" }];
+  return { ...gpt2, added_tokens, model: { ...gpt2.model, vocab } };
 }
