@@ -5,15 +5,14 @@
  * tokenizer can read, and whether the model has learned position embeddings.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { chooseModel, hasPositionEmbeddings, ioiExample, ordinaryTokenRange, specialTokenIds } from "../../notebooks/course";
 import { HookedTransformer } from "../../src/lens/index";
 import { copyNeoxFolder, tempDir, writeTinyGpt2WithTokenizer } from "../lens/loading/checkpoints";
-import { GPT2_TOKENIZER_DIR } from "../fixtures";
-import { neoxLayoutTokenizer } from "./pythiaShape";
+import { writeNeoxLayoutTokenizer } from "./pythiaShape";
 
 test("chooseModel: LENS_MODEL first, then the harness's bundled flag, then a cached real model, then the bundled one", () => {
   const cache = mkdtempSync(join(tmpdir(), "lens-course-"));
@@ -59,8 +58,7 @@ test("model-generic helpers: special ids, ordinary id range and IOI prompt come 
     // GPT-NeoX (rotary): no W_pos; with Pythia's special-token layout (pythiaShape.ts: <|endoftext|> 0 as BOS/EOS,
     // <|padding|> 1, GPT-2's other tokens at id + 2) the special ids and the start of the ordinary range follow it
     const neoxDir = await copyNeoxFolder(join(dir, "neox"));
-    writeFileSync(join(neoxDir, "tokenizer.json"), JSON.stringify(neoxLayoutTokenizer(JSON.parse(readFileSync(join(GPT2_TOKENIZER_DIR, "tokenizer.json"), "utf8")))));
-    writeFileSync(join(neoxDir, "tokenizer_config.json"), JSON.stringify({ bos_token: "<|endoftext|>", eos_token: "<|endoftext|>", unk_token: "<|endoftext|>" }));
+    await writeNeoxLayoutTokenizer(neoxDir);
     const neox = await HookedTransformer.fromPretrained(neoxDir);
     assert.equal(hasPositionEmbeddings(neox), false);
     assert.deepStrictEqual(specialTokenIds(neox), [0, 1]);

@@ -7,10 +7,9 @@
  * Takes ~26 minutes on 2 cores (01 93 s, 02 948 s, 03 386 s, 04 123 s measured), so it runs only when
  * LENS_GPT2_NOTEBOOKS=1 (.ci/run sets it in a pass of its own); LENS_GPT2_NOTEBOOKS=02 runs only notebook 02.
  */
-import { copyFile } from "node:fs/promises";
 import { join } from "node:path";
 import { writeGpt2Small } from "../../bench/checkpoint";
-import { GPT2_TOKENIZER_DIR } from "../fixtures";
+import { copyGpt2Tokenizer } from "../lens/loading/checkpoints";
 import { describeCourseOnCheckpoint } from "./checkpointRuns";
 
 describeCourseOnCheckpoint({
@@ -22,7 +21,7 @@ describeCourseOnCheckpoint({
   write: async (dir) => {
     const model = join(dir, "gpt2-small-shape");
     await writeGpt2Small(model);
-    for (const f of ["tokenizer.json", "tokenizer_config.json"]) await copyFile(join(GPT2_TOKENIZER_DIR, f), join(model, f));
+    await copyGpt2Tokenizer(model);
     return model;
   },
 });

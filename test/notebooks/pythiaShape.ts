@@ -59,17 +59,21 @@ export async function writePythia70mShape(dir: string): Promise<string> {
   await mkdir(dir, { recursive: true });
   await writeSafetensors(path.join(dir, "model.safetensors"), tensors);
   await writeFile(path.join(dir, "config.json"), JSON.stringify(config, null, 2));
-  const tokenizer = neoxLayoutTokenizer(JSON.parse(await readFile(path.join(GPT2_TOKENIZER_DIR, "tokenizer.json"), "utf8")));
-  await writeFile(path.join(dir, "tokenizer.json"), JSON.stringify(tokenizer));
-  await writeFile(path.join(dir, "tokenizer_config.json"), JSON.stringify(NEOX_TOKENIZER_CONFIG, null, 2));
+  await writeNeoxLayoutTokenizer(dir);
   return dir;
 }
 
-/** Pythia's tokenizer_config.json fields that matter here (EleutherAI/pythia-70m): one token for BOS, EOS and UNK. */
-const NEOX_TOKENIZER_CONFIG = {
-  add_prefix_space: false, bos_token: "<|endoftext|>", eos_token: "<|endoftext|>", unk_token: "<|endoftext|>",
-  clean_up_tokenization_spaces: true, model_max_length: 1e30, tokenizer_class: "GPTNeoXTokenizer",
-};
+/**
+ * Writes the Pythia-layout tokenizer (neoxLayoutTokenizer) into the checkpoint folder `dir`, with the
+ * tokenizer_config.json fields that matter here: one token, `<|endoftext|>`, for BOS, EOS and UNK, as Pythia's has.
+ */
+export async function writeNeoxLayoutTokenizer(dir: string): Promise<void> {
+  const tokenizer = neoxLayoutTokenizer(JSON.parse(await readFile(path.join(GPT2_TOKENIZER_DIR, "tokenizer.json"), "utf8")));
+  const eot = "<|endoftext|>";
+  const config = { add_prefix_space: false, bos_token: eot, eos_token: eot, unk_token: eot, tokenizer_class: "GPTNeoXTokenizer" };
+  await writeFile(path.join(dir, "tokenizer.json"), JSON.stringify(tokenizer));
+  await writeFile(path.join(dir, "tokenizer_config.json"), JSON.stringify(config, null, 2));
+}
 
 interface TokenizerJson {
   added_tokens: { id: number; content: string; special: boolean; [k: string]: unknown }[];
@@ -81,7 +85,7 @@ interface TokenizerJson {
  * GPT-2's tokenizer.json re-laid as GPT-NeoX-20B's special ids: `<|endoftext|>` 0, `<|padding|>` 1 (both added,
  * special), every other token's id + 2 (its merges unchanged, as BPE merges name tokens by their text).
  */
-export function neoxLayoutTokenizer(gpt2: TokenizerJson): TokenizerJson {
+function neoxLayoutTokenizer(gpt2: TokenizerJson): TokenizerJson {
   const eot = "<|endoftext|>";
   const vocab: Record<string, number> = { [eot]: 0, "<|padding|>": 1 };
   for (const [tok, id] of Object.entries(gpt2.model.vocab)) if (tok !== eot) vocab[tok] = id + 2;

@@ -89,8 +89,13 @@ export async function writeTinyGpt2WithTokenizer(dir: string): Promise<string> {
     n_embd: D, n_head: 2, n_layer: 1, n_positions: P, n_ctx: P, n_inner: null, vocab_size: V, bos_token_id: 50256, eos_token_id: 50256,
   };
   await writeGpt2Folder(dir, tensors, config);
-  for (const f of ["tokenizer.json", "tokenizer_config.json"]) await copyFile(path.join(GPT2_TOKENIZER_DIR, f), path.join(dir, f));
+  await copyGpt2Tokenizer(dir);
   return dir;
+}
+
+/** Copies the bundled real GPT-2 tokenizer (tokenizer.json, tokenizer_config.json) into the checkpoint folder `dir`. */
+export async function copyGpt2Tokenizer(dir: string): Promise<void> {
+  for (const f of ["tokenizer.json", "tokenizer_config.json"]) await copyFile(path.join(GPT2_TOKENIZER_DIR, f), path.join(dir, f));
 }
 
 /** The model's logits for `input`, as a plain array (the tensor is disposed). */
